@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where a repository's files live. Every backend offers the same small set of
+ * operations; the repository never asks for more, so a local directory, any
+ * S3 implementation and (later) others are interchangeable.
+ *
+ * Keys are slash-separated relative paths ("data/ab/ab12…", "config").
+ */
+export interface StorageBackend {
+  /** Human-readable location for messages, never containing credentials. */
+  readonly location: string;
+
+  /**
+   * Writes an object once. With `ifAbsent` (the default) an existing key is
+   * not overwritten and `AlreadyExistsError` is thrown; the object becomes
+   * visible whole or not at all.
+   */
+  put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<void>;
+
+  /** Reads the whole object, or `length` bytes from `offset`. */
+  get(key: string, range?: ByteRange): Promise<Buffer>;
+
+  /** Streams the object, or a byte range of it. */
+  getStream(key: string, range?: ByteRange): Promise<Readable>;
+
+  /** Lists objects whose key starts with prefix, in no guaranteed order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+
+  /** Size of an object, or undefined when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+
+  /** Removes an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
+
+  /** Releases connections and handles. */
+  close(): Promise<void>;
+}
+
+export interface PutOptions {
+  /** Fail with AlreadyExistsError if the key exists (default true). */
+  ifAbsent?: boolean;
+  /** Byte length when body is a stream and it is known. */
+  length?: number;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/** A write-once put found the key already taken. */
+export class AlreadyExistsError extends Error {
+  constructor(readonly key: string, location: string) {
+    super(`${location}: "${key}" already exists and is write-once`);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** The object asked for does not exist. */
+export class NotFoundError extends Error {
+  constructor(readonly key: string, location: string) {
+    super(`${location}: "${key}" does not exist`);
+    this.name = 'NotFoundError';
+  }
+}

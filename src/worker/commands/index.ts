@@ -1,0 +1,12 @@
+/** One subcommand of the `lifeboat` CLI. */
+export interface CliCommand {
+  /** Words that select it, e.g. "repo init". */
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the process exit status (see ExitCode in ../cli). */
+  run(args: string[]): Promise<number>;
+}
+
+/** Every command the CLI knows; feature modules add theirs here. */
+export const commands: CliCommand[] = [];
