@@ -69,3 +69,30 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** A ranged read asked for bytes past the end of the object. */
+export class OutOfRangeError extends Error {
+  constructor(readonly key: string, location: string, offset: number, length: number, size: number) {
+    super(
+      `${location}: "${key}" has ${size} bytes; cannot read ${length} bytes at offset ${offset}` +
+        ' (the object is shorter than expected: it may be truncated)',
+    );
+    this.name = 'OutOfRangeError';
+  }
+}
+
+/**
+ * The object is protected by an object-lock retention period (or legal hold)
+ * and the storage refuses to delete it before then. Nothing was removed.
+ */
+export class ObjectLockedError extends Error {
+  constructor(readonly key: string, location: string, readonly retainUntil?: Date, readonly mode?: string) {
+    super(
+      `${location}: "${key}" is under object-lock retention` +
+        (mode ? ` (${mode})` : '') +
+        (retainUntil ? ` until ${retainUntil.toISOString()}` : '') +
+        '; the storage refuses to delete it before the retention period ends',
+    );
+    this.name = 'ObjectLockedError';
+  }
+}
