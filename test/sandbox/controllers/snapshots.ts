@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { KObject, ObjectApi } from '../contract';
+import type { ControllerSpec } from './loop';
+import { HOSTPATH_DRIVER, HostDirs, copyTree, treeSize } from './hostdirs';
+import { R, errorCode, isNotFound, isTerminating, jsonEqual, now } from './resources';
+
+export const SNAPSHOT_CLASS = 'sandbox-snapclass';
+
+/** The external-snapshotter CRDs a CSI cluster installs, so VolumeSnapshots are served. */
+export function snapshotCrds(): KObject[] {
+  const crd = (kind: string, plural: string, scope: 'Namespaced' | 'Cluster', shortNames: string[], columns: any[]): KObject => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.snapshot.storage.k8s.io`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter/pull/814' } },
+    spec: {
+      group: 'snapshot.storage.k8s.io',
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames },
+      scope,
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: kind === 'VolumeSnapshotClass' ? undefined : { status: {} },
+          additionalPrinterColumns: columns,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ].map((v) => JSON.parse(JSON.stringify(v))),
+    },
+  });
+  const age = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+  return [
+    crd('VolumeSnapshotClass', 'volumesnapshotclasses', 'Cluster', ['vsclass', 'vsclasses'], [
+      { name: 'Driver', type: 'string', jsonPath: '.driver' },
+      { name: 'DeletionPolicy', type: 'string', jsonPath: '.deletionPolicy' },
+      age,
+    ]),
+    crd('VolumeSnapshot', 'volumesnapshots', 'Namespaced', ['vs'], [
+      { name: 'ReadyToUse', type: 'boolean', jsonPath: '.status.readyToUse' },
+      { name: 'SourcePVC', type: 'string', jsonPath: '.spec.source.persistentVolumeClaimName' },
+      { name: 'SourceSnapshotContent', type: 'string', jsonPath: '.spec.source.volumeSnapshotContentName' },
+      { name: 'RestoreSize', type: 'string', jsonPath: '.status.restoreSize' },
+      { name: 'SnapshotClass', type: 'string', jsonPath: '.spec.volumeSnapshotClassName' },
+      { name: 'SnapshotContent', type: 'string', jsonPath: '.status.boundVolumeSnapshotContentName' },
+      { name: 'CreationTime', type: 'date', jsonPath: '.status.creationTime' },
+      age,
+    ]),
+    crd('VolumeSnapshotContent', 'volumesnapshotcontents', 'Cluster', ['vsc', 'vscs'], [
+      { name: 'ReadyToUse', type: 'boolean', jsonPath: '.status.readyToUse' },
+      { name: 'RestoreSize', type: 'integer', jsonPath: '.status.restoreSize' },
+      { name: 'DeletionPolicy', type: 'string', jsonPath: '.spec.deletionPolicy' },
+      { name: 'Driver', type: 'string', jsonPath: '.spec.driver' },
+      { name: 'VolumeSnapshotClass', type: 'string', jsonPath: '.spec.volumeSnapshotClassName' },
+      { name: 'VolumeSnapshot', type: 'string', jsonPath: '.spec.volumeSnapshotRef.name' },
+      { name: 'VolumeSnapshotNamespace', type: 'string', jsonPath: '.spec.volumeSnapshotRef.namespace' },
+      age,
+    ]),
+  ];
+}
+
+export function snapshotClass(): KObject {
+  return {
+    apiVersion: 'snapshot.storage.k8s.io/v1',
+    kind: 'VolumeSnapshotClass',
+    metadata: { name: SNAPSHOT_CLASS, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } },
+    driver: HOSTPATH_DRIVER,
+    deletionPolicy: 'Delete',
+  };
+}
+
+/**
+ * The CSI snapshot path for sandbox volumes: a VolumeSnapshot of a bound
+ * claim gets a VolumeSnapshotContent whose handle names a point-in-time
+ * copy of the volume's directory, and becomes readyToUse. Deleting the
+ * snapshot removes the content (and the copy) under deletionPolicy Delete.
+ */
+export function volumeSnapshotController(api: ObjectApi, dirs: HostDirs): ControllerSpec {
+  return {
+    name: 'snapshot',
+    primary: R.volumesnapshots,
+    related: [
+      {
+        key: R.pvcs,
+        map: async (pvc) =>
+          (await api.list(R.volumesnapshots, pvc.metadata.namespace).catch(() => []))
+            .filter((s) => s.spec?.source?.persistentVolumeClaimName === pvc.metadata.name && !s.status?.readyToUse)
+            .map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+      },
+    ],
+    async reconcile(ns, name) {
+      const vs = await api.get(R.volumesnapshots, ns, name);
+      if (!vs) return;
+      if (isTerminating(vs) || vs.status?.readyToUse) return;
+      const claimName = vs.spec?.source?.persistentVolumeClaimName;
+      if (!claimName) return;
+      const className = vs.spec?.volumeSnapshotClassName ?? (await defaultSnapshotClass(api))?.metadata.name;
+      const cls = className ? await api.get(R.volumesnapshotclasses, undefined, className) : undefined;
+      const pvc = await api.get(R.pvcs, ns, claimName);
+      const fail = async (message: string): Promise<void> => {
+        const status = { ...(vs.status ?? {}), readyToUse: false, error: { message, time: vs.status?.error?.time ?? now() } };
+        if (!jsonEqual(status, vs.status ?? {})) await api.updateStatus(R.volumesnapshots, { ...vs, status });
+      };
+      if (!cls) return fail(`Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "${className ?? ''}" not found`);
+      if (!pvc) return fail(`Failed to get PVC ${claimName}: persistentvolumeclaim "${claimName}" not found`);
+      if (pvc.status?.phase !== 'Bound' || !pvc.spec?.volumeName) return fail(`the PVC ${claimName} is not yet bound to a PV, will not attempt to take a snapshot`);
+      const pv = await api.get(R.pvs, undefined, pvc.spec.volumeName);
+      if (!pv || pv.spec?.csi?.driver !== cls.driver) {
+        return fail(`Failed to create snapshot: volume ${pvc.spec.volumeName} is not provisioned by CSI driver ${cls.driver}`);
+      }
+      const source = dirs.ofPersistentVolume(pv)!;
+      const contentName = `snapcontent-${vs.metadata.uid}`;
+      let content = await api.get(R.volumesnapshotcontents, undefined, contentName);
+      if (!content) {
+        const handle = randomUUID();
+        await copyTree(source, dirs.snapshot(handle));
+        const size = await treeSize(dirs.snapshot(handle));
+        const created = Date.now();
+        try {
+          content = await api.create(R.volumesnapshotcontents, {
+            apiVersion: 'snapshot.storage.k8s.io/v1',
+            kind: 'VolumeSnapshotContent',
+            metadata: { name: contentName },
+            spec: {
+              deletionPolicy: cls.deletionPolicy ?? 'Delete',
+              driver: cls.driver,
+              source: { volumeHandle: pv.spec.csi.volumeHandle },
+              sourceVolumeMode: pv.spec?.volumeMode ?? 'Filesystem',
+              volumeSnapshotClassName: cls.metadata.name,
+              volumeSnapshotRef: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name, namespace: ns, uid: vs.metadata.uid, resourceVersion: vs.metadata.resourceVersion },
+            },
+          });
+        } catch (err) {
+          await rm(dirs.snapshot(handle), { recursive: true, force: true });
+          if (errorCode(err) !== 409) throw err;
+          return;
+        }
+        content = await api.updateStatus(R.volumesnapshotcontents, {
+          ...content,
+          status: { creationTime: created * 1e6, readyToUse: true, restoreSize: Math.max(size, 0), snapshotHandle: handle },
+        });
+      }
+      const status = {
+        boundVolumeSnapshotContentName: contentName,
+        creationTime: new Date(Number(content!.status?.creationTime ?? Date.now() * 1e6) / 1e6).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        readyToUse: true,
+        restoreSize: pv.spec?.capacity?.storage ?? String(content!.status?.restoreSize ?? 0),
+      };
+      const withClass = vs.spec?.volumeSnapshotClassName ? vs : await api.update(R.volumesnapshots, { ...vs, spec: { ...vs.spec, volumeSnapshotClassName: cls.metadata.name } });
+      await api.updateStatus(R.volumesnapshots, { ...withClass, status });
+    },
+  };
+}
+
+async function defaultSnapshotClass(api: ObjectApi): Promise<KObject | undefined> {
+  return (await api.list(R.volumesnapshotclasses)).find((c) => c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true');
+}
+
+/** Contents whose snapshot is gone are deleted (policy Delete) with their copy, or kept (Retain). */
+export function volumeSnapshotContentController(api: ObjectApi, dirs: HostDirs): ControllerSpec {
+  return {
+    name: 'snapshot-content',
+    primary: R.volumesnapshotcontents,
+    related: [
+      {
+        key: R.volumesnapshots,
+        map: (vs, event) => (event.type === 'DELETED' && vs.status?.boundVolumeSnapshotContentName ? [vs.status.boundVolumeSnapshotContentName] : []),
+      },
+    ],
+    async reconcile(_ns, name) {
+      const content = await api.get(R.volumesnapshotcontents, undefined, name);
+      if (!content) return;
+      const ref = content.spec?.volumeSnapshotRef;
+      if (!ref?.name) return;
+      const vs = await api.get(R.volumesnapshots, ref.namespace, ref.name);
+      if (vs && (!ref.uid || vs.metadata.uid === ref.uid)) return;
+      if (!ref.uid || content.spec?.deletionPolicy !== 'Delete') return;
+      try {
+        await api.delete(R.volumesnapshotcontents, undefined, name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (content.status?.snapshotHandle) await rm(dirs.snapshot(content.status.snapshotHandle), { recursive: true, force: true });
+    },
+  };
+}
