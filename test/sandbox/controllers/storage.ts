@@ -15,18 +15,12 @@ export function parseQuantity(q: unknown): number {
 }
 
 export function claimClassName(pvc: KObject): string | undefined {
-  return pvc.spec?.storageClassName ?? pvc.metadata.annotations?.[BETA_CLASS];
-}
-
-async function defaultClass(api: ObjectApi): Promise<KObject | undefined> {
-  return (await api.list(R.storageclasses)).find(
-    (c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' || c.metadata.annotations?.['storageclass.beta.kubernetes.io/is-default-class'] === 'true',
-  );
+  return pvc.metadata.annotations?.[BETA_CLASS] ?? pvc.spec?.storageClassName;
 }
 
 /**
  * The persistent-volume controller and the host-directory provisioner:
- * claims without a class get the default class; a claim naming a volume,
+ * a claim naming a volume,
  * or matching an available one, is bound to it; a claim of the sandbox's
  * class gets a new volume backed by a real directory (filled from a
  * VolumeSnapshot or another claim when it names a dataSource). Claims of
@@ -65,16 +59,8 @@ export function persistentVolumeClaimController(api: ObjectApi, dirs: HostDirs):
         }
         if (!pv) return setPhase(api, pvc, 'Lost');
       }
-      let className = claimClassName(pvc);
-      if (className === undefined && !pvc.spec?.volumeName) {
-        // Claims created before a default class existed get it later (retroactive default class).
-        const dflt = await defaultClass(api);
-        if (dflt) {
-          await api.update(R.pvcs, { ...pvc, spec: { ...pvc.spec, storageClassName: dflt.metadata.name } });
-          return;
-        }
-      }
-      className ??= '';
+      // The beta annotation wins over the field, as in the real controller.
+      const className = claimClassName(pvc) ?? '';
       if (pvc.spec?.volumeName) {
         const pv = await api.get(R.pvs, undefined, pvc.spec.volumeName);
         const ref = pv?.spec?.claimRef;

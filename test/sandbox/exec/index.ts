@@ -1,0 +1,1 @@
+export { createExecHandler, type ExecHandlerOptions } from './handler';
