@@ -3,6 +3,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
@@ -153,6 +154,7 @@ export class S3Backend implements StorageBackend {
   private readonly policy: RetryPolicy;
   private readonly listPageSize: number;
   private readonly partConcurrency: number;
+  private versioned: Promise<boolean> | undefined;
 
   constructor(options: S3Options) {
     if (!options.bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
@@ -424,18 +426,57 @@ export class S3Backend implements StorageBackend {
 
   /** Is the stored object the one we meant to write (same size and ETag)? */
   private async isSameObject(key: string, size: number, etag: string): Promise<boolean> {
-    const head = await this.client
-      .send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
-      .catch((err) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      });
-    return head !== undefined && head.ContentLength === size && normaliseEtag(head.ETag) === normaliseEtag(etag);
+    const head = await this.rawHead(key);
+    return head !== undefined && isSame(head, size, etag);
+  }
+
+  /** HeadObject inside an attempt (no retry of its own); missing → undefined. */
+  private async rawHead(key: string): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Whether the bucket keeps versions (every object-lock bucket does). Ceph
+   * RGW 16.2 ignores `If-None-Match: *` on PUT in such a bucket (measured: a
+   * second put of the same key is stored as a new current version), so
+   * write-once there also needs a HeadObject check before the put. That
+   * leaves a window of one round trip in which two writers of the same key
+   * can both succeed; the older version is kept by the bucket either way.
+   * Asked once; a server that will not say is treated as unversioned.
+   */
+  private isVersioned(): Promise<boolean> {
+    this.versioned ??= this.run('GetBucketVersioning', '', async () => {
+      try {
+        const res = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.bucket }));
+        return res.Status === 'Enabled' || res.Status === 'Suspended';
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        const { code } = failureFacts(err);
+        if (code === 'NoSuchBucket') throw err;
+        return false;
+      }
+    }).catch((err) => {
+      this.versioned = undefined;
+      throw err;
+    });
+    return this.versioned;
   }
 
   private async putSingle(key: string, body: Buffer, ifAbsent: boolean): Promise<void> {
     const md5 = createHash('md5').update(body).digest();
     await this.run('PutObject', key, async (attempt) => {
+      if (ifAbsent && (await this.isVersioned())) {
+        const existing = await this.rawHead(key);
+        if (existing) {
+          if (attempt > 1 && isSame(existing, body.length, md5.toString('hex'))) return;
+          throw new AlreadyExistsError(key, this.location);
+        }
+      }
       try {
         await this.client.send(
           new PutObjectCommand({
@@ -647,6 +688,10 @@ function isNotFound(err: unknown): boolean {
 function isPreconditionFailed(err: unknown): boolean {
   const { status, code } = failureFacts(err);
   return status === 412 || code === 'PreconditionFailed';
+}
+
+function isSame(head: HeadObjectCommandOutput, size: number, etag: string): boolean {
+  return head.ContentLength === size && normaliseEtag(head.ETag) === normaliseEtag(etag);
 }
 
 function normaliseEtag(etag: string | undefined): string {
