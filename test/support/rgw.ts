@@ -58,6 +58,8 @@ let exitHookInstalled = false;
 export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer> {
   if (!rgwAvailable()) throw new Error(RGW_UNAVAILABLE);
   installExitHook();
+  // Same reason as in S3Backend: a warning about future SDK releases is noise in test output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-rgw-'));
   live.add(base);
   const accessKeyId = 'LB' + randomBytes(9).toString('hex').toUpperCase();

@@ -27,6 +27,7 @@ import {
 } from './backend';
 import { checkKey, checkPrefix, checkRange } from './keys';
 import {
+  backoffDelay,
   DEFAULT_RETRY_POLICY,
   failureFacts,
   isRetryable,
@@ -128,7 +129,8 @@ export function redactUrl(raw: string): string {
  * A repository in an S3 bucket (AWS or any S3-compatible server).
  *
  * Write-once: single puts send `If-None-Match: *`, so the server refuses to
- * replace an existing key (412). Large and streamed bodies go up as multipart
+ * replace an existing key (412); in versioned buckets a HeadObject check
+ * comes first, because Ceph RGW ignores the header there (see isVersioned). Large and streamed bodies go up as multipart
  * uploads, one buffered part at a time, so memory is bounded by the part size
  * and a failed part can be sent again although the source stream cannot be
  * replayed. Every request carries Content-MD5, so a body damaged in transit is
@@ -199,6 +201,9 @@ export class S3Backend implements StorageBackend {
       requestHandler: { connectionTimeout: Math.min(timeout, 15_000), socketTimeout: timeout },
     };
     if (options.credentials) config.credentials = { ...options.credentials };
+    // The pinned, bundled SDK warns on stderr that *future* SDK releases will
+    // need a newer Node; that is not actionable for someone running Lifeboat.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client(config);
   }
 
@@ -267,14 +272,55 @@ export class S3Backend implements StorageBackend {
       return Readable.from([]);
     }
     const res = await this.run('GetObject', key, () => this.fetch(key, range));
+    const body = res.Body as Readable;
     if (range) {
       const size = totalSizeFromContentRange(res.ContentRange);
       if (size !== undefined && range.offset + range.length > size) {
-        (res.Body as Readable).destroy();
+        body.destroy();
         throw new OutOfRangeError(key, this.location, range.offset, range.length, size);
       }
     }
-    return res.Body as Readable;
+    const start = range?.offset ?? 0;
+    const length = range?.length ?? res.ContentLength;
+    if (length === undefined) return body;
+    return Readable.from(this.resumingChunks(key, body, start, length, res.ETag), { objectMode: false });
+  }
+
+  /**
+   * The bytes of one GET, picking up where they stopped when the connection
+   * breaks: a long restore read should not fail for one reset. The resumed
+   * request carries If-Match with the first answer's ETag, so the bytes
+   * can only come from the same object.
+   */
+  private async *resumingChunks(
+    key: string,
+    first: Readable,
+    start: number,
+    length: number,
+    etag: string | undefined,
+  ): AsyncGenerator<Buffer> {
+    let body = first;
+    let delivered = 0;
+    for (let failures = 0; ; ) {
+      try {
+        for await (const chunk of body) {
+          delivered += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        if (delivered >= length) return;
+        throw Object.assign(new Error(`response body ended after ${delivered} of ${length} bytes`), { code: 'ECONNRESET' });
+      } catch (err) {
+        failures++;
+        if (!isRetryable(err)) throw err;
+        if (failures >= this.policy.maxAttempts) {
+          throw new StorageOperationError('S3 GetObject (streamed)', this.target(key), failures, err);
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(failures, this.policy)));
+        const rest = { offset: start + delivered, length: length - delivered };
+        const res = await this.run('GetObject', key, () => this.fetch(key, rest, etag));
+        body = res.Body as Readable;
+      }
+    }
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -397,18 +443,22 @@ export class S3Backend implements StorageBackend {
   }
 
   /** GetObject translated: missing → NotFoundError, range past the end → OutOfRangeError. */
-  private async fetch(key: string, range?: ByteRange) {
+  private async fetch(key: string, range?: ByteRange, ifMatch?: string) {
     try {
       return await this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.fullKey(key),
           Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+          IfMatch: ifMatch,
         }),
       );
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(key, this.location);
       const facts = failureFacts(err);
+      if (ifMatch && isPreconditionFailed(err)) {
+        throw new StorageOperationError('S3 GetObject', this.target(key), 1, err, 'the object changed while it was being read');
+      }
       if (range && (facts.status === 416 || facts.code === 'InvalidRange')) {
         const info = await this.stat(key);
         if (!info) throw new NotFoundError(key, this.location);
