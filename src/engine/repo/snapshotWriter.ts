@@ -1,0 +1,356 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { version as packageVersion } from '../../../package.json';
+import { catalogEntry, CATALOG_VERSION, encodeCatalog, type CatalogFileLine, type CatalogResource, type ResourceLike } from './catalog';
+import { acquireLock, type Lock } from './lock';
+import type { BlobKind, Repository } from './repository';
+import { encodeManifest, MANIFEST_VERSION, summaryOf, type DataRoot, type SnapshotManifest, type SnapshotSummary, type VolumeRoot } from './snapshot';
+import { normaliseTarPath, readTar, type TarEntry } from './tar';
+import { decodeTree, TreeBuilder, type DirMeta } from './tree';
+
+export type { SnapshotSummary } from './snapshot';
+
+export interface SnapshotMeta {
+  cluster: string;
+  scope: Record<string, unknown>;
+  tags?: string[];
+  host?: string;
+  user?: string;
+  toolVersion?: string;
+}
+
+export interface VolumeInfo {
+  storageClass?: string;
+  capacity?: string;
+  /** Called after each file is stored, for progress reporting. */
+  onFile?: (path: string, bytes: number) => void;
+}
+
+/**
+ * A volume's file list on its way into the catalog: NDJSON in a temporary
+ * file, stored as a data stream once the volume is complete, so a volume of
+ * millions of files never sits in memory.
+ */
+class FileListSpool {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+
+  private constructor(
+    readonly file: string,
+    private readonly handle: fs.promises.FileHandle,
+  ) {}
+
+  static async create(dir: string, name: string): Promise<FileListSpool> {
+    const file = path.join(dir, name);
+    return new FileListSpool(file, await fs.promises.open(file, 'w'));
+  }
+
+  async add(line: CatalogFileLine): Promise<void> {
+    const s = JSON.stringify(line) + '\n';
+    this.pending.push(s);
+    this.pendingBytes += s.length;
+    if (this.pendingBytes > 256 * 1024) await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.write(text);
+  }
+
+  async store(repo: Repository): Promise<{ chunks: string[]; size: number }> {
+    await this.drain();
+    await this.handle.close();
+    return repo.saveStream(fs.createReadStream(this.file));
+  }
+
+  async discard(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await fs.promises.rm(this.file, { force: true });
+  }
+}
+
+function resourceKey(r: Pick<CatalogResource, 'group' | 'kind' | 'namespace' | 'name'>): string {
+  return `${r.group}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+}
+
+function entryMeta(e: TarEntry): DirMeta {
+  const meta: DirMeta = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: isoTime(e.mtime) };
+  if (e.uname) meta.user = e.uname;
+  if (e.gname) meta.group = e.gname;
+  return meta;
+}
+
+function isoTime(seconds: number): string {
+  const ms = seconds * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : new Date(0).toISOString();
+}
+
+/**
+ * Writes one snapshot. Blobs go into the repository as they come; the
+ * catalog and then the manifest are written only at commit, so a capture
+ * that fails or is aborted leaves no snapshot, only unreferenced blobs that
+ * prune removes. Holds a shared lock for its whole life.
+ */
+export class SnapshotWriter {
+  readonly id = randomBytes(32).toString('hex');
+  private readonly started = Date.now();
+  private readonly resources = new Map<string, CatalogResource>();
+  private readonly volumes: Array<VolumeRoot & { fileList: string[] }> = [];
+  private readonly data: DataRoot[] = [];
+  private readonly warnings: string[] = [];
+  private bytes = 0;
+  private added = 0;
+  private files = 0;
+  private state: 'open' | 'committed' | 'aborted' = 'open';
+  private failure: string | undefined;
+  private spoolDir: string | undefined;
+  private active = 0;
+
+  private constructor(
+    private readonly repo: Repository,
+    private readonly meta: SnapshotMeta,
+    private readonly lock: Lock,
+  ) {}
+
+  static async begin(repo: Repository, meta: SnapshotMeta): Promise<SnapshotWriter> {
+    if (!meta.cluster) throw new Error('a snapshot needs the name of the cluster it was captured from');
+    const lock = await acquireLock(repo, { exclusive: false, purpose: `capture of ${meta.cluster}` });
+    return new SnapshotWriter(repo, meta, lock);
+  }
+
+  private ensureOpen(): void {
+    if (this.state !== 'open') throw new Error(`snapshot ${this.id.slice(0, 8)} is already ${this.state}`);
+  }
+
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async saveBlob(kind: BlobKind, data: Buffer): Promise<string> {
+    const r = await this.repo.saveBlob(kind, data);
+    if (r.added) this.added += data.length;
+    return r.id;
+  }
+
+  private async saveStream(content: Readable): Promise<{ chunks: string[]; size: number }> {
+    const r = (await this.repo.saveStream(content)) as { chunks: string[]; size: number; added?: number };
+    this.added += r.added ?? 0;
+    return r;
+  }
+
+  async addResource(obj: ResourceLike): Promise<void> {
+    return this.track(async () => {
+      if (!obj || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || !obj.metadata?.name) {
+        throw new Error('a resource needs apiVersion, kind and metadata.name');
+      }
+      const json = Buffer.from(JSON.stringify(obj));
+      const blob = await this.saveBlob('resource', json);
+      this.bytes += json.length;
+      const entry = catalogEntry(obj, blob, json.length);
+      const key = resourceKey(entry);
+      if (this.resources.has(key)) {
+        this.warn(`${entry.kind} ${entry.namespace ? entry.namespace + '/' : ''}${entry.name} was captured twice; the later copy is kept`);
+      }
+      this.resources.set(key, entry);
+    });
+  }
+
+  async addVolume(name: { namespace: string; pvc: string }, tar: Readable, info: VolumeInfo = {}): Promise<{ files: number; bytes: number }> {
+    return this.track(async () => {
+      const label = `${name.namespace}/${name.pvc}`;
+      if (this.volumes.some((v) => v.namespace === name.namespace && v.pvc === name.pvc)) {
+        throw new Error(`volume ${label} was already added to this snapshot`);
+      }
+      this.spoolDir ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lifeboat-catalog-'));
+      const spool = await FileListSpool.create(this.spoolDir, `${this.volumes.length}-${randomBytes(4).toString('hex')}.ndjson`);
+      const builder = new TreeBuilder({
+        saveTree: (data) => this.saveBlob('tree', data),
+        loadTree: async (id) => decodeTree(await this.repo.loadBlob(id), id),
+      });
+      let files = 0;
+      let bytes = 0;
+      try {
+        for await (const { entry, body } of readTar(tar)) {
+          const p = normaliseTarPath(entry.path);
+          if (p === undefined) {
+            this.warn(`volume ${label}: skipped "${entry.path}": the path leads outside the volume`);
+            continue;
+          }
+          const meta = entryMeta(entry);
+          switch (entry.type) {
+            case 'dir':
+              if (p === '') builder.setRootMeta(meta);
+              else {
+                await builder.add(p, { type: 'dir', ...meta, size: 0 });
+                await spool.add({ p: '/' + p, s: 0, t: 'd' });
+              }
+              break;
+            case 'file': {
+              if (p === '') {
+                this.warn(`volume ${label}: skipped a file entry without a name`);
+                break;
+              }
+              const stored = await this.saveStream(body);
+              if (stored.size !== entry.size) {
+                throw new Error(`file ${p} should have ${entry.size} bytes but the stream carried ${stored.size}`);
+              }
+              await builder.add(p, { type: 'file', ...meta, size: stored.size, chunks: stored.chunks });
+              await spool.add({ p: '/' + p, s: stored.size });
+              files++;
+              bytes += stored.size;
+              info.onFile?.(p, stored.size);
+              break;
+            }
+            case 'symlink':
+              await builder.add(p, { type: 'symlink', ...meta, size: 0, target: entry.linkTarget ?? '' });
+              await spool.add({ p: '/' + p, s: 0, t: 'l' });
+              break;
+            case 'hardlink': {
+              const target = normaliseTarPath(entry.linkTarget ?? '');
+              if (!target) {
+                this.warn(`volume ${label}: skipped hard link "${p}": its target "${entry.linkTarget}" is outside the volume`);
+                break;
+              }
+              await builder.add(p, { type: 'hardlink', ...meta, size: 0, target });
+              await spool.add({ p: '/' + p, s: 0, t: 'h' });
+              break;
+            }
+            default:
+              this.warn(`volume ${label}: skipped "${p}": tar entry type "${entry.typeflag}" (device, fifo or socket) is not captured`);
+          }
+        }
+        const { root, meta } = await builder.finish();
+        const fileList = await spool.store(this.repo);
+        this.volumes.push({ ...name, storageClass: info.storageClass, capacity: info.capacity, tree: root, root: meta, files, bytes, fileList: fileList.chunks });
+        this.files += files;
+        this.bytes += bytes;
+        return { files, bytes };
+      } catch (err) {
+        tar.destroy();
+        const message = `volume ${label}: ${(err as Error).message}`;
+        this.failure ??= message;
+        const wrapped = new Error(`${message}; the snapshot will not be committed`);
+        (wrapped as Error & { cause?: unknown }).cause = err;
+        throw wrapped;
+      } finally {
+        await spool.discard();
+      }
+    });
+  }
+
+  async addData(name: string, content: Readable, info?: Record<string, unknown>): Promise<{ bytes: number }> {
+    return this.track(async () => {
+      if (this.data.some((d) => d.name === name)) throw new Error(`data "${name}" was already added to this snapshot`);
+      let stored: { chunks: string[]; size: number };
+      try {
+        stored = await this.saveStream(content);
+      } catch (err) {
+        this.failure ??= `data ${name}: ${(err as Error).message}`;
+        throw err;
+      }
+      const root: DataRoot = { name, chunks: stored.chunks, bytes: stored.size };
+      if (info) root.info = info;
+      this.data.push(root);
+      this.bytes += stored.size;
+      return { bytes: stored.size };
+    });
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+
+  /** Flushes packs and index, writes the catalog, then the manifest; releases the lock. */
+  async commit(): Promise<SnapshotSummary> {
+    this.ensureOpen();
+    if (this.active > 0) throw new Error('cannot commit while resources, volumes or data are still being added');
+    if (this.failure) {
+      await this.abort();
+      throw new Error(`snapshot not committed: ${this.failure}`);
+    }
+    this.state = 'committed';
+    try {
+      if (this.lock.refreshError) {
+        throw new Error(`the repository lock could not be kept fresh (${this.lock.refreshError.message}); snapshot not committed`);
+      }
+      await this.repo.flush();
+      const resources = [...this.resources.values()];
+      await this.repo.writeFile(
+        'catalogs',
+        this.id,
+        encodeCatalog({
+          version: CATALOG_VERSION,
+          snapshot: this.id,
+          resources,
+          volumes: this.volumes.map((v) => ({
+            namespace: v.namespace,
+            pvc: v.pvc,
+            storageClass: v.storageClass,
+            capacity: v.capacity,
+            files: v.files,
+            bytes: v.bytes,
+            fileList: v.fileList,
+          })),
+          data: this.data.map((d) => ({ name: d.name, bytes: d.bytes, info: d.info })),
+        }),
+      );
+      const manifest: SnapshotManifest = {
+        version: MANIFEST_VERSION,
+        id: this.id,
+        time: new Date(this.started).toISOString(),
+        cluster: this.meta.cluster,
+        scope: this.meta.scope ?? {},
+        tags: this.meta.tags ?? [],
+        host: this.meta.host ?? os.hostname(),
+        user: this.meta.user ?? currentUser(),
+        toolVersion: this.meta.toolVersion ?? packageVersion,
+        counts: { resources: resources.length, volumes: this.volumes.length, files: this.files, data: this.data.length },
+        sizes: { bytes: this.bytes, added: this.added },
+        durationMs: Date.now() - this.started,
+        warnings: this.warnings,
+        catalog: this.id,
+        volumes: this.volumes.map(({ fileList: _fileList, ...v }) => v),
+        data: this.data,
+      };
+      await this.repo.writeFile('snapshots', this.id, encodeManifest(manifest));
+      return summaryOf(manifest);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  /** Gives up: no manifest is written; blobs already stored stay unreferenced until prune. */
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    await this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    try {
+      await this.lock.release();
+    } finally {
+      if (this.spoolDir) await fs.promises.rm(this.spoolDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function currentUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,250 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  catalogFiles,
+  deleteSnapshot,
+  findSnapshot,
+  listSnapshots,
+  listVolumeFiles,
+  openFile,
+  prune,
+  readCatalog,
+  readManifest,
+  readResource,
+  Repository,
+  restoreToDirectory,
+  SnapshotWriter,
+  verify,
+  volumeTarStream,
+} from '../../../src/engine/repo/api';
+import { LocalBackend } from '../../../src/engine/storage';
+import { diffTrees, generateDataset, hashFile, hashTree, treeBytes, type DatasetSummary } from '../../support/datagen';
+
+function tarOf(dir: string): Readable {
+  const child = spawn('tar', ['-cf', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+async function untar(stream: Readable, dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const child = spawn('tar', ['-xf', '-', '-C', dir], { stdio: ['pipe', 'inherit', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<number>((resolve) => child.on('close', resolve));
+  await pipeline(stream, child.stdin);
+  const code = await exited;
+  assert.equal(code, 0, `tar -x failed: ${stderr}`);
+}
+
+async function sha(stream: Readable): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of stream) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+function deterministicStream(bytes: number, seed: number): Readable {
+  let left = bytes;
+  let counter = 0;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const n = Math.min(left, 256 * 1024);
+      const chunk = Buffer.alloc(n);
+      for (let i = 0; i < n; i += 32) createHash('sha256').update(`${seed}:${counter++}`).digest().copy(chunk, i);
+      left -= n;
+      this.push(chunk);
+    },
+  });
+}
+
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name: 'api',
+    namespace: 'shop',
+    labels: { app: 'api' },
+    annotations: { 'lifeboat.dev/backup': 'true', 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+  },
+  spec: {
+    replicas: 2,
+    template: {
+      metadata: { labels: { app: 'api' } },
+      spec: { initContainers: [{ name: 'init', image: 'busybox:1.36' }], containers: [{ name: 'api', image: 'registry.example/api:1.4.2' }] },
+    },
+  },
+};
+const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { mode: 'prod' } };
+
+describe('snapshots on a local repository', function () {
+  this.timeout(120_000);
+  let work: string;
+  let src: string;
+  let data: DatasetSummary;
+  let repo: Repository;
+  let first: string;
+  const volume = { namespace: 'shop', pvc: 'data' };
+
+  before(async function () {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-snap-'));
+    src = path.join(work, 'src');
+    data = await generateDataset(src, { totalBytes: 6 * 1024 * 1024, smallFiles: 120, seed: 7 });
+    fs.linkSync(path.join(src, data.largest.path), path.join(src, 'special', 'hardlink-to-largest'));
+    fs.chmodSync(path.join(src, 'special', 'empty-file'), 0o640);
+    repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: 'correct horse' });
+  });
+
+  after(async function () {
+    await repo?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('commits a snapshot of resources, a volume and a data stream, and lists it', async function () {
+    const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: { namespaces: ['shop'] }, tags: ['nightly'] });
+    await w.addResource(deployment);
+    await w.addResource(configMap);
+    const vol = await w.addVolume(volume, tarOf(src), { storageClass: 'fast', capacity: '1Gi' });
+    assert.equal(vol.files, data.files, 'every regular file once; the second name of a hard-linked file is a link');
+    const etcd = await w.addData('etcd', deterministicStream(3 * 1024 * 1024 + 17, 1), { revision: 42 });
+    assert.equal(etcd.bytes, 3 * 1024 * 1024 + 17);
+    w.warn('one warning');
+    const summary = await w.commit();
+    first = summary.id;
+    assert.equal(summary.cluster, 'prod');
+    assert.deepEqual(summary.counts, { resources: 2, volumes: 1, files: vol.files, data: 1 });
+    assert.deepEqual(summary.warnings, ['one warning']);
+    assert.ok(summary.sizes.bytes >= data.bytes + etcd.bytes);
+
+    const all = await listSnapshots(repo);
+    assert.equal(all.length, 1);
+    assert.equal(all[0].id, first);
+    assert.deepEqual(all[0].tags, ['nightly']);
+    assert.equal((await findSnapshot(repo, first.slice(0, 6))).id, first);
+    await assert.rejects(findSnapshot(repo, 'ffffffffffff'), /no snapshot "ffffffffffff"/);
+  });
+
+  it('reads one object back exactly as stored', async function () {
+    assert.deepEqual(await readResource(repo, first, { kind: 'deployment', namespace: 'shop', name: 'api' }), deployment);
+    assert.deepEqual(await readResource(repo, first, { group: '', kind: 'ConfigMap', namespace: 'shop', name: 'settings' }), configMap);
+    await assert.rejects(readResource(repo, first, { kind: 'Secret', namespace: 'shop', name: 'x' }), /has no Secret shop\/x/);
+  });
+
+  it('catalogs objects with images and Lifeboat annotations, and every file with its size', async function () {
+    const catalog = await readCatalog(repo, first);
+    const dep = catalog.resources.find((r) => r.kind === 'Deployment')!;
+    assert.equal(dep.group, 'apps');
+    assert.equal(dep.version, 'v1');
+    assert.deepEqual(dep.images, ['busybox:1.36', 'registry.example/api:1.4.2']);
+    assert.deepEqual(dep.annotations, { 'lifeboat.dev/backup': 'true' });
+    assert.deepEqual(dep.labels, { app: 'api' });
+    assert.equal(catalog.volumes[0].storageClass, 'fast');
+    assert.equal(catalog.data[0].name, 'etcd');
+    const listed = new Map<string, number>();
+    for await (const line of catalogFiles(repo, catalog.volumes[0])) if (!line.t) listed.set(line.p, line.s);
+    for (const [rel, size] of data.sizes) assert.equal(listed.get('/' + rel), size, `catalog lists /${rel}`);
+  });
+
+  it('lists a directory and streams one file by path', async function () {
+    const root = await listVolumeFiles(repo, first, volume);
+    assert.deepEqual(
+      root.map((f) => f.path),
+      ['/random', '/shared', '/small', '/special', '/text'],
+    );
+    const special = await listVolumeFiles(repo, first, volume, '/special');
+    const link = special.find((f) => f.path === '/special/link-to-largest')!;
+    assert.equal(link.type, 'symlink');
+    assert.equal(link.target, '../random/r000.bin');
+    assert.equal(special.find((f) => f.path === '/special/empty-file')!.mode, 0o640);
+    const wanted = await hashFile(path.join(src, data.largest.path));
+    assert.equal(await sha(await openFile(repo, first, volume, '/' + data.largest.path)), wanted);
+    // The hard link resolves to the same content, whichever of the two names tar stored first.
+    assert.equal(await sha(await openFile(repo, first, volume, 'special/hardlink-to-largest')), wanted);
+    await assert.rejects(openFile(repo, first, volume, '/nope.txt'), /does not exist/);
+    await assert.rejects(openFile(repo, first, volume, '/special'), /is a directory/);
+  });
+
+  it('re-creates a tar of the volume that extracts byte-identical, links included', async function () {
+    const out = path.join(work, 'untar-all');
+    await untar(volumeTarStream(repo, first, volume), out);
+    assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
+    assert.equal(fs.statSync(path.join(out, 'special', 'hardlink-to-largest')).ino, fs.statSync(path.join(out, data.largest.path)).ino);
+    assert.equal(fs.statSync(path.join(out, 'special', 'empty-file')).mode & 0o777, 0o640);
+    assert.equal(
+      Math.floor(fs.statSync(path.join(out, data.largest.path)).mtimeMs / 1000),
+      Math.floor(fs.statSync(path.join(src, data.largest.path)).mtimeMs / 1000),
+    );
+
+    const sub = path.join(work, 'untar-special');
+    await untar(volumeTarStream(repo, first, volume, '/special'), sub);
+    // The hard link's partner is outside the subtree, so the link carries the content itself.
+    assert.equal(await hashFile(path.join(sub, 'hardlink-to-largest')), await hashFile(path.join(src, data.largest.path)));
+    assert.ok(fs.existsSync(path.join(sub, 'empty-dir')));
+  });
+
+  it('restores a volume into a local directory', async function () {
+    const out = path.join(work, 'restored');
+    const result = await restoreToDirectory(repo, first, volume, out);
+    assert.deepEqual(result.skipped, []);
+    assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
+  });
+
+  it('refuses to commit a snapshot whose volume stream is truncated or not tar', async function () {
+    const chunks: Buffer[] = [];
+    for await (const c of tarOf(path.join(src, 'special'))) chunks.push(c as Buffer);
+    const whole = Buffer.concat(chunks);
+    for (const bad of [whole.subarray(0, Math.floor(whole.length / 2) + 7), Buffer.alloc(8192, 'garbage ')]) {
+      const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: { namespaces: ['shop'] } });
+      await w.addResource(configMap);
+      await assert.rejects(w.addVolume(volume, Readable.from([bad])), /volume shop\/data: .*(truncated|not a tar stream).*will not be committed/);
+      await assert.rejects(w.commit(), /snapshot not committed: volume shop\/data/);
+    }
+    assert.equal((await listSnapshots(repo)).length, 1, 'no snapshot was added');
+  });
+
+  it('prune after delete removes what only the deleted snapshot used and keeps shared data; verify is clean', async function () {
+    // A second snapshot of the same volume plus a new file and different etcd data.
+    fs.writeFileSync(path.join(src, 'added-later.txt'), 'new in the second snapshot\n');
+    const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: { namespaces: ['shop'] } });
+    await w.addResource(deployment);
+    await w.addVolume(volume, tarOf(src));
+    await w.addData('etcd', deterministicStream(2 * 1024 * 1024, 2));
+    const second = await w.commit();
+    assert.ok(second.sizes.added < second.sizes.bytes / 4, `most of the second snapshot deduplicates (${second.sizes.added} of ${second.sizes.bytes} new)`);
+
+    const firstManifestData = (await readCatalog(repo, first)).data;
+    assert.equal(firstManifestData.length, 1);
+    const firstEtcdChunks = (await readManifest(repo, first)).data[0].chunks;
+    const configBlob = (await readCatalog(repo, first)).resources.find((r) => r.kind === 'ConfigMap')!.blob;
+    assert.ok(firstEtcdChunks.every((c) => repo.hasBlob(c)));
+
+    const dry = await prune(repo, { dryRun: true });
+    assert.equal(dry.blobsRemoved, 0, 'nothing is unreferenced while both snapshots exist');
+
+    await deleteSnapshot(repo, first);
+    const before = await treeBytes(path.join(work, 'repo', 'data'));
+    // Repack every pack that holds garbage, so the freed space shows on disk.
+    const report = await prune(repo, { repackBelowUsedFraction: 1 });
+    const after = await treeBytes(path.join(work, 'repo', 'data'));
+    assert.ok(report.blobsRemoved >= firstEtcdChunks.length + 1, `removed ${report.blobsRemoved} blobs`);
+    assert.ok(before - after > 3 * 1024 * 1024 * 0.9, `the data packs shrank from ${before} to ${after} bytes`);
+    assert.ok(firstEtcdChunks.every((c) => !repo.hasBlob(c)), 'the first etcd stream is gone');
+    assert.ok(!repo.hasBlob(configBlob), 'the ConfigMap only the first snapshot had is gone');
+
+    // Reopen from the backend: what is on disk, not what this process remembers.
+    await repo.close();
+    repo = await Repository.open(new LocalBackend(path.join(work, 'repo')), { passphrase: 'correct horse' });
+    const check = await verify(repo, { readData: true });
+    assert.deepEqual(check.errors, []);
+    assert.equal(check.snapshots, 1);
+    assert.equal(await sha(await openFile(repo, second.id, volume, data.largest.path)), await hashFile(path.join(src, data.largest.path)));
+    const out = path.join(work, 'restored-second');
+    await restoreToDirectory(repo, second.id, volume, out);
+    assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
+  });
+});
