@@ -8,5 +8,9 @@ export interface CliCommand {
   run(args: string[]): Promise<number>;
 }
 
+import { repoCommands } from './repo';
+import { repoFileCommands } from './repoFiles';
+import { snapshotCommands } from './snapshots';
+
 /** Every command the CLI knows; feature modules add theirs here. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [...repoCommands, ...repoFileCommands, ...snapshotCommands];

@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { restoreToDirectory } from '../../engine/repo/localRestore';
+import { openFile } from '../../engine/repo/snapshotReader';
+import { SnapshotWriter } from '../../engine/repo/snapshotWriter';
+import { ExitCode, UsageError } from '../cli';
+import { emit, formatBytes, formatDuration, notice } from '../output';
+import type { CliCommand } from './index';
+import { cancellable, CancelledError, parseCommandArgs, parseVolume, REPO_USAGE, runCommand, withRepository } from './repoAccess';
+
+/** Moving files between a local directory and a snapshot's volume, and reading one file. */
+
+const cat: CliCommand = {
+  name: 'repo cat',
+  summary: "Write one file of a snapshot's volume to stdout",
+  usage: `SNAPSHOT --volume NAMESPACE/PVC --path /PATH/IN/VOLUME --repo …
+
+  SNAPSHOT   a snapshot id, a unique prefix of one, or "latest"
+  ${REPO_USAGE}`,
+  run: async (args) => {
+    const { values, positionals, format } = parseCommandArgs(
+      args,
+      { volume: { type: 'string' }, path: { type: 'string' } },
+      { min: 1, max: 1, names: 'SNAPSHOT' },
+    );
+    const volume = parseVolume(values.volume as string | undefined);
+    if (!values.path) throw new UsageError('missing --path /PATH/IN/VOLUME');
+    return runCommand('repo cat', format, () =>
+      withRepository(values, async (repo) => {
+        const stream = await openFile(repo, positionals[0], volume, values.path as string);
+        try {
+          await pipeline(stream, process.stdout);
+        } catch (err) {
+          // The reader went away (| head): not a failure of ours.
+          if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+        }
+        return ExitCode.ok;
+      }),
+    );
+  },
+};
+
+/** The tail of a child's stderr, for error messages. */
+function stderrTail(child: ReturnType<typeof spawn>): () => string {
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    text = (text + d.toString('utf8')).slice(-2000);
+  });
+  return () => text.trim();
+}
+
+const backupDir: CliCommand = {
+  name: 'repo backup-dir',
+  summary: 'Capture a local directory as a volume of a new snapshot',
+  usage: `DIR --cluster NAME --volume NAMESPACE/PVC [--tag TAG]... --repo … [--output json]
+
+  Reads DIR with the system tar (as a volume mover does) and stores it as
+  the volume NAMESPACE/PVC of a snapshot of cluster NAME.
+  ${REPO_USAGE}`,
+  run: async (args) => {
+    const { values, positionals, format } = parseCommandArgs(
+      args,
+      { cluster: { type: 'string' }, volume: { type: 'string' }, tag: { type: 'string', multiple: true } },
+      { min: 1, max: 1, names: 'DIR to back up' },
+    );
+    const dir = positionals[0];
+    const volume = parseVolume(values.volume as string | undefined);
+    const cluster = values.cluster as string | undefined;
+    if (!cluster) throw new UsageError('missing --cluster NAME');
+    return runCommand('repo backup-dir', format, async () => {
+      const st = await fs.promises.stat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) throw new Error(`${dir} is not a directory`);
+      return withRepository(values, (repo) =>
+        cancellable(async (signal) => {
+          const writer = await SnapshotWriter.begin(repo, {
+            cluster,
+            scope: { volumes: [`${volume.namespace}/${volume.pvc}`] },
+            tags: (values.tag as string[] | undefined) ?? [],
+          });
+          const child = spawn('tar', ['-cf', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const tail = stderrTail(child);
+          const exited = new Promise<number>((resolve, reject) => {
+            child.on('error', reject);
+            child.on('close', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
+          });
+          const onAbort = (): void => {
+            child.kill('SIGTERM');
+          };
+          signal.addEventListener('abort', onAbort);
+          try {
+            let stored: { files: number; bytes: number } | undefined;
+            let storeError: unknown;
+            try {
+              stored = await writer.addVolume(volume, child.stdout!);
+            } catch (err) {
+              storeError = err;
+            }
+            const code = await exited;
+            if (signal.aborted) throw new CancelledError();
+            if (code >= 2 || (code !== 0 && storeError)) {
+              throw new Error(`tar could not read ${dir} (exit ${code}): ${tail() || 'no message'}`);
+            }
+            if (storeError) throw storeError;
+            // GNU tar exits 1 when files changed while being read: the copy may be inconsistent.
+            if (code === 1) writer.warn(`tar reported files that changed while being read: ${tail()}`);
+            const summary = await writer.commit();
+            emit(format, summary, () =>
+              [
+                `snapshot ${summary.id.slice(0, 12)} saved: ${stored!.files} file(s), ${formatBytes(stored!.bytes)} ` +
+                  `(${formatBytes(summary.sizes.added)} new) in ${formatDuration(summary.durationMs)}`,
+                ...summary.warnings.map((w) => `warning: ${w}`),
+              ].join('\n'),
+            );
+            return ExitCode.ok;
+          } catch (err) {
+            await writer.abort();
+            child.kill('SIGTERM');
+            throw err;
+          } finally {
+            signal.removeEventListener('abort', onAbort);
+          }
+        }),
+      );
+    });
+  },
+};
+
+const restoreDir: CliCommand = {
+  name: 'repo restore-dir',
+  summary: "Restore a snapshot's volume (or a directory or file of it) into a local directory",
+  usage: `SNAPSHOT --volume NAMESPACE/PVC --to DIR [--path /SUB/PATH] --repo … [--output json]
+
+  Never writes outside DIR: unsafe names are skipped, existing symlinks are
+  not followed, and symlinks pointing outside DIR are not created (they are
+  listed, and the exit status is 3).
+  ${REPO_USAGE}`,
+  run: async (args) => {
+    const { values, positionals, format } = parseCommandArgs(
+      args,
+      { volume: { type: 'string' }, to: { type: 'string' }, path: { type: 'string' } },
+      { min: 1, max: 1, names: 'SNAPSHOT' },
+    );
+    const volume = parseVolume(values.volume as string | undefined);
+    if (!values.to) throw new UsageError('missing --to DIR');
+    return runCommand('repo restore-dir', format, () =>
+      withRepository(values, async (repo) => {
+        const result = await restoreToDirectory(repo, positionals[0], volume, values.to as string, { subPath: values.path as string | undefined });
+        for (const s of result.skipped) notice(`not restored: ${s.path}: ${s.reason}`);
+        emit(format, result, () =>
+          `restored ${result.files} file(s) (${formatBytes(result.bytes)}), ${result.dirs} dir(s), ` +
+          `${result.symlinks} symlink(s), ${result.hardlinks} hard link(s) into ${values.to}` +
+          (result.skipped.length ? `; ${result.skipped.length} entr(ies) skipped` : ''),
+        );
+        return result.skipped.length ? ExitCode.problems : ExitCode.ok;
+      }),
+    );
+  },
+};
+
+export const repoFileCommands: CliCommand[] = [cat, backupDir, restoreDir];
