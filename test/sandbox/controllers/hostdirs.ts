@@ -3,8 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { KObject } from '../contract';
 
-/** The CSI driver (and provisioner) name of the sandbox's host-directory volumes. */
-export const HOSTPATH_DRIVER = 'sandbox.lifeboat.dev/hostpath';
+/**
+ * The CSI driver of the sandbox's host-directory volumes, also its
+ * provisioner name (CSI drivers provision under their own name, which must
+ * be a DNS subdomain).
+ */
+export const HOSTPATH_DRIVER = 'hostpath.sandbox.lifeboat.dev';
 
 /**
  * Where a cluster keeps the real bytes behind its volumes. Every path is

@@ -1,5 +1,6 @@
 import type { KObject, ObjectApi } from '../contract';
 import type { ControllerSpec } from './loop';
+import { parseQuantity } from './storage';
 import { R, clone, isTerminating, jsonEqual, now, setCondition } from './resources';
 
 function nodeReady(node: KObject): boolean {
@@ -107,8 +108,18 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
           return unschedulable(api, pod, `0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims. ${preemption}`);
         }
       }
-      const fitting = nodes.filter((n) => nodeFits(n, pod.spec));
-      const node = pickNode(fitting, await api.list(R.pods));
+      const allPods = await api.list(R.pods);
+      const placeable = nodes.filter((n) => nodeFits(n, pod.spec));
+      const fitting = placeable.filter((n) => insufficient(pod, n, allPods).length === 0);
+      const node = pickNode(fitting, allPods);
+      if (!node && placeable.length > 0) {
+        const counts = new Map<string, number>();
+        for (const n of placeable) for (const r of insufficient(pod, n, allPods)) counts.set(r, (counts.get(r) ?? 0) + 1);
+        const parts = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([r, c]) => `${c} Insufficient ${r}`);
+        const other = total - placeable.length;
+        if (other > 0) parts.push(`${other} node(s) didn't match Pod's node affinity/selector`);
+        return unschedulable(api, pod, `0/${total} nodes are available: ${parts.join(', ')}. preemption: 0/${total} nodes are available: ${placeable.length} No preemption victims found for incoming pod${other > 0 ? `, ${other} Preemption is not helpful for scheduling` : ''}.`);
+      }
       if (!node) {
         const reason = total === 0 ? 'no nodes available to schedule pods' : `0/${total} nodes are available: ${total} node(s) didn't match Pod's node affinity/selector. ${preemption}`;
         return unschedulable(api, pod, reason);
@@ -125,6 +136,35 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
 async function storageClassOf(api: ObjectApi, pvc: KObject): Promise<any> {
   const name = pvc.spec?.storageClassName ?? pvc.metadata.annotations?.['volume.beta.kubernetes.io/storage-class'];
   return name ? api.get(R.storageclasses, undefined, name) : undefined;
+}
+
+/** What a pod's containers request, per resource (limits stand in for missing requests). */
+function podRequests(pod: KObject): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of pod.spec?.containers ?? []) {
+    const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
+    for (const [r, q] of Object.entries(req)) out.set(r, (out.get(r) ?? 0) + parseQuantity(q));
+  }
+  return out;
+}
+
+/** Resources the node lacks for the pod, given the pods already bound to it. */
+function insufficient(pod: KObject, node: KObject, pods: KObject[]): string[] {
+  const alloc: Record<string, unknown> = node.status?.allocatable ?? {};
+  const used = new Map<string, number>();
+  for (const p of pods) {
+    if (p.spec?.nodeName !== node.metadata.name || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+    for (const [r, q] of podRequests(p)) used.set(r, (used.get(r) ?? 0) + q);
+  }
+  const short: string[] = [];
+  for (const [r, q] of podRequests(pod)) {
+    if (q <= 0) continue;
+    const have = alloc[r] === undefined ? 0 : parseQuantity(alloc[r]);
+    if ((used.get(r) ?? 0) + q > have) short.push(r);
+  }
+  const count = pods.filter((p) => p.spec?.nodeName === node.metadata.name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length;
+  if (alloc.pods !== undefined && count + 1 > parseQuantity(alloc.pods)) short.push('pods');
+  return short;
 }
 
 function pickNode(nodes: KObject[], pods: KObject[]): KObject | undefined {
