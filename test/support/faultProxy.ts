@@ -6,7 +6,8 @@
  * It exists for the failures a healthy local server cannot be made to produce
  * on demand: S3 error answers such as 503 SlowDown or 500 InternalError, and
  * connections that die while a body is being uploaded or after the server
- * has done the work but before its answer arrives. Everything else the
+ * has done the work but before its answer arrives, or a server that stops
+ * answering. Everything else the
  * client sees comes from the real server behind it.
  *
  * Requests are forwarded with their Host header intact, so SigV4 signatures
@@ -24,7 +25,9 @@ export type Fault =
    *   the server never sees the request.
    * mid-response: the answer is forwarded, then cut after part of its body.
    */
-  | { reset: 'before-response' | 'mid-request' | 'mid-response' };
+  | { reset: 'before-response' | 'mid-request' | 'mid-response' }
+  /** The request is read, then nothing is answered for this long; then the connection is cut. */
+  | { stallMs: number };
 
 export interface FaultRule {
   method?: string;
@@ -122,6 +125,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       });
+      return;
+    }
+
+    if ('stallMs' in fault) {
+      req.resume();
+      const timer = setTimeout(() => req.socket.destroy(), fault.stallMs);
+      req.socket.once('close', () => clearTimeout(timer));
       return;
     }
 

@@ -30,8 +30,12 @@ export interface StorageBackend {
   /** Size of an object, or undefined when it does not exist. */
   stat(key: string): Promise<ObjectInfo | undefined>;
 
-  /** Removes an object; removing a missing one is not an error. */
-  delete(key: string): Promise<void>;
+  /**
+   * Removes an object; removing a missing one is not an error. An object
+   * under object-lock retention is refused with ObjectLockedError unless
+   * `options.retained` is 'hide'.
+   */
+  delete(key: string, options?: DeleteOptions): Promise<void>;
 
   /** Releases connections and handles. */
   close(): Promise<void>;
@@ -42,6 +46,18 @@ export interface PutOptions {
   ifAbsent?: boolean;
   /** Byte length when body is a stream and it is known. */
   length?: number;
+}
+
+export interface DeleteOptions {
+  /**
+   * When object-lock retention forbids removing the data: 'fail' (default)
+   * throws ObjectLockedError and changes nothing; 'hide' keeps the retained
+   * data but takes the key out of view (an S3 delete marker), so get, stat
+   * and list no longer see it and the bucket frees the space after the
+   * retention ends (given a lifecycle rule for noncurrent versions). Suits
+   * short-lived files such as locks; backends without retention ignore it.
+   */
+  retained?: 'fail' | 'hide';
 }
 
 export interface ByteRange {

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   OutOfRangeError,
   type ByteRange,
+  type DeleteOptions,
   type ObjectInfo,
   type PutOptions,
   type StorageBackend,
@@ -140,7 +141,8 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  /** A local directory has no retention, so DeleteOptions.retained never applies. */
+  async delete(key: string, _options?: DeleteOptions): Promise<void> {
     checkKey(key);
     try {
       await fs.unlink(this.pathOf(key));

@@ -21,6 +21,7 @@ import {
   ObjectLockedError,
   OutOfRangeError,
   type ByteRange,
+  type DeleteOptions,
   type ObjectInfo,
   type PutOptions,
   type StorageBackend,
@@ -219,15 +220,15 @@ export class S3Backend implements StorageBackend {
     }
     const reader = new PartReader(body, this.partSizeFor(options.length));
     try {
-      const first = await reader.next();
-      if (reader.ended) {
-        const whole = first ?? Buffer.alloc(0);
+      // No local keeps the first part of a multipart body: it would stay
+      // referenced for the whole upload, one part more than the bound.
+      const whole = await reader.wholeIfOnePart();
+      if (whole) {
         if (options.length !== undefined && whole.length !== options.length) {
           throw new Error(`${this.location}: "${key}": stream had ${whole.length} bytes but ${options.length} were announced; nothing was written`);
         }
         return await this.putSingle(key, whole, ifAbsent);
       }
-      reader.pushBack(first!);
       return await this.putMultipart(key, reader, ifAbsent, options.length);
     } finally {
       reader.release();
@@ -357,9 +358,10 @@ export class S3Backend implements StorageBackend {
    * bucket is one) a plain DeleteObject only adds a delete marker and keeps
    * the data, so each version found by HeadObject is deleted by id until the
    * key is gone. A version under retention is refused by the server (403);
-   * that surfaces as ObjectLockedError naming the retention date.
+   * that surfaces as ObjectLockedError naming the retention date, or, with
+   * `retained: 'hide'`, a plain DeleteObject puts a delete marker on top.
    */
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     checkKey(key);
     for (let round = 0; round < 1000; round++) {
       const head = await this.head(key);
@@ -375,6 +377,12 @@ export class S3Backend implements StorageBackend {
           head.ObjectLockLegalHoldStatus === 'ON' ||
           (head.ObjectLockRetainUntilDate !== undefined && head.ObjectLockRetainUntilDate.getTime() > Date.now());
         if (facts.status === 403 && locked) {
+          if (options.retained === 'hide') {
+            await this.run('DeleteObject', key, () =>
+              this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+            );
+            return;
+          }
           throw new ObjectLockedError(key, this.location, head.ObjectLockRetainUntilDate, head.ObjectLockMode);
         }
         throw err;
@@ -682,9 +690,15 @@ class PartReader {
     this.iterator = source[Symbol.asyncIterator]();
   }
 
-  /** Returns a part to be handed out again by the next call to next(). */
-  pushBack(part: Buffer): void {
-    this.pushed = part;
+  /**
+   * The whole body when it fits in one part (empty for an empty stream);
+   * otherwise undefined, and next() hands out the first part again.
+   */
+  async wholeIfOnePart(): Promise<Buffer | undefined> {
+    const first = await this.next();
+    if (this.ended) return first ?? Buffer.alloc(0);
+    this.pushed = first;
+    return undefined;
   }
 
   async next(): Promise<Buffer | undefined> {

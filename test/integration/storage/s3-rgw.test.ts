@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   AlreadyExistsError,
   ObjectLockedError,
+  openBackend,
   S3Backend,
   StorageOperationError,
   type S3Options,
@@ -145,6 +146,18 @@ describe('S3Backend on Ceph RGW', function () {
       });
       assert.equal((await backend.get('snapshots/s1')).toString(), '{"snapshot":1}');
     });
+
+    it("hides a retained object when asked to (retained: 'hide'), keeping its data as a version", async () => {
+      await backend.put('locks/l1', Buffer.from('lock'));
+      await backend.delete('locks/l1', { retained: 'hide' });
+      assert.equal(await backend.stat('locks/l1'), undefined);
+      const listed = [];
+      for await (const info of backend.list('locks/')) listed.push(info.key);
+      assert.deepEqual(listed, []);
+      const versions = await admin.send(new ListObjectVersionsCommand({ Bucket: 'locked', Prefix: 'repo/locks/l1' }));
+      assert.equal(versions.Versions?.length, 1, 'the retained data is still stored');
+      assert.equal(versions.DeleteMarkers?.length, 1);
+    });
   });
 
   describe('faults injected between the backend and the server', () => {
@@ -222,6 +235,23 @@ describe('S3Backend on Ceph RGW', function () {
       assert.equal(sha256(await backend.get('lost-complete')), digest());
     });
 
+    it('abandons a request the server stops answering and retries it', async () => {
+      const impatient = open({
+        bucket: 'faults',
+        prefix: 'repo',
+        endpoint: proxy.endpoint,
+        requestTimeoutMs: 1000,
+        retry: { baseDelayMs: 20, maxDelayMs: 200 },
+      });
+      const body = randomBytes(20_000);
+      await impatient.put('stalled', body);
+      proxy.inject({ method: 'GET', pathIncludes: 'repo/stalled', times: 1, fault: { stallMs: 30_000 } });
+      const started = Date.now();
+      assert.deepEqual(await impatient.get('stalled'), body);
+      const took = Date.now() - started;
+      assert.ok(took >= 900 && took < 10_000, `gave up on the stalled request after ${took} ms`);
+    });
+
     it('gives up after maxAttempts with an error naming the operation and object, leaving nothing behind', async () => {
       proxy.inject({ method: 'PUT', pathIncludes: 'repo/doomed', times: 5, fault: { status: 503, code: 'SlowDown' } });
       await assert.rejects(backend.put('doomed', randomBytes(1000)), (err: unknown) => {
@@ -255,6 +285,37 @@ describe('S3Backend on Ceph RGW', function () {
     });
     const missing = open({ bucket: 'no-such-bucket' });
     await assert.rejects(missing.put('x', Buffer.from('x')), /bucket does not exist/);
+  });
+
+  it('opens s3:// locations with credentials and endpoint from the standard environment variables', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: rgw!.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: rgw!.endpoint,
+      AWS_REGION: rgw!.region,
+    });
+    delete process.env.AWS_PROFILE;
+    delete process.env.LIFEBOAT_S3_ENDPOINT;
+    delete process.env.AWS_SESSION_TOKEN;
+    try {
+      const backend = openBackend('s3://contract/from-env');
+      try {
+        assert.equal(backend.location, `s3://contract/from-env at ${rgw!.endpoint}`);
+        await backend.put('config', Buffer.from('configured by environment'));
+        assert.equal((await backend.get('config')).toString(), 'configured by environment');
+      } finally {
+        await backend.close();
+      }
+    } finally {
+      for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+      for (const name of ['AWS_PROFILE', 'LIFEBOAT_S3_ENDPOINT', 'AWS_SESSION_TOKEN']) {
+        if (saved[name] !== undefined) process.env[name] = saved[name];
+      }
+    }
   });
 
   async function openUploads(bucket: string): Promise<number> {
