@@ -171,7 +171,7 @@ spec:
     assert.ok(await jsonpath(['get', 'job', 'once', '-n', 'work'], '{.status.completionTime}'));
   });
 
-  it('runs one DaemonSet pod per node and a ReplicationController`s pods', async () => {
+  it('runs one DaemonSet pod per node', async () => {
     await apply(`
 apiVersion: apps/v1
 kind: DaemonSet
@@ -181,7 +181,16 @@ spec:
   template:
     metadata: {labels: {app: agent}}
     spec: {containers: [{name: agent, image: fluent/fluent-bit:3.1}]}
----
+`);
+    await kubectlOk('rollout', 'status', 'ds/agent', '-n', 'work', '--timeout=60s');
+    const ds = parseTable(await kubectlOk('get', 'ds', 'agent', '-n', 'work'))[0];
+    assert.deepEqual([ds.DESIRED, ds.CURRENT, ds.READY, ds['UP-TO-DATE'], ds.AVAILABLE], ['2', '2', '2', '2', '2']);
+    const nodes = (await jsonpath(['get', 'pods', '-n', 'work', '-l', 'app=agent'], '{.items[*].spec.nodeName}')).split(' ').sort();
+    assert.deepEqual(nodes, ['sandbox-prod-node-1', 'sandbox-prod-node-2']);
+  });
+
+  it('keeps a ReplicationController`s pods at its replica count', async () => {
+    await apply(`
 apiVersion: v1
 kind: ReplicationController
 metadata: {name: legacy, namespace: work}
@@ -192,11 +201,6 @@ spec:
     metadata: {labels: {app: legacy}}
     spec: {containers: [{name: legacy, image: nginx:1.27.2}]}
 `);
-    await kubectlOk('rollout', 'status', 'ds/agent', '-n', 'work', '--timeout=60s');
-    const ds = parseTable(await kubectlOk('get', 'ds', 'agent', '-n', 'work'))[0];
-    assert.deepEqual([ds.DESIRED, ds.CURRENT, ds.READY, ds['UP-TO-DATE'], ds.AVAILABLE], ['2', '2', '2', '2', '2']);
-    const nodes = (await jsonpath(['get', 'pods', '-n', 'work', '-l', 'app=agent'], '{.items[*].spec.nodeName}')).split(' ').sort();
-    assert.deepEqual(nodes, ['sandbox-prod-node-1', 'sandbox-prod-node-2']);
     await waitFor('the RC to be ready', async () => (await jsonpath(['get', 'rc', 'legacy', '-n', 'work'], '{.status.readyReplicas}')) === '2' || undefined, 30_000);
   });
 

@@ -61,7 +61,7 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket, processes in
     const expected = await hashTree(dbDir);
     assert.ok(expected.size > 40, `the seeded volume has files (${expected.size})`);
     assert.deepEqual(diffTrees(expected, await hashTree(out)), []);
-    const listing = execFileSync('tar', ['tvf', archive, './pgdata/PG_VERSION']).toString();
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvf', archive, './pgdata/PG_VERSION']).toString();
     assert.match(listing, /999\/999/, 'file owners travel in the archive');
     assert.ok(expected.get('pgdata/pg_tblspc/16390')?.startsWith('symlink:'));
   });

@@ -45,10 +45,6 @@ describe('sandbox fidelity: kubernetes/examples manifests reach real-cluster sta
     const created = await run('kubectl', ['apply', '-f', '-'], { env: { KUBECONFIG: sandbox.kubeconfigPath }, input: namespaces });
     assert.equal(created.code, 0, created.stderr);
     await kubectlOk('apply', '-n', 'guestbook', '-f', path.join(examples, 'web/guestbook/all-in-one/guestbook-all-in-one.yaml'));
-    const go = path.join(examples, 'web/guestbook-go');
-    for (const f of ['redis-master-controller.yaml', 'redis-master-service.yaml', 'redis-replica-controller.yaml', 'redis-replica-service.yaml', 'guestbook-controller.yaml', 'guestbook-service.yaml']) {
-      await kubectlOk('apply', '-n', 'guestbook-go', '-f', path.join(go, f));
-    }
     await kubectlOk('apply', '-n', 'cassandra', '-f', path.join(examples, 'databases/cassandra/cassandra-service.yaml'), '-f', path.join(examples, 'databases/cassandra/cassandra-statefulset.yaml'));
     const tf = path.join(examples, 'AI/model-serving-tensorflow');
     await kubectlOk('apply', '-n', 'models', '-f', path.join(tf, 'pv.yaml'), '-f', path.join(tf, 'pvc.yaml'), '-f', path.join(tf, 'deployment.yaml'));
@@ -80,6 +76,10 @@ describe('sandbox fidelity: kubernetes/examples manifests reach real-cluster sta
   });
 
   it('guestbook-go: ReplicationControllers and a Deployment run their pods', async () => {
+    const go = path.join(examples, 'web/guestbook-go');
+    for (const f of ['redis-master-controller.yaml', 'redis-master-service.yaml', 'redis-replica-controller.yaml', 'redis-replica-service.yaml', 'guestbook-controller.yaml', 'guestbook-service.yaml']) {
+      await kubectlOk('apply', '-n', 'guestbook-go', '-f', path.join(go, f));
+    }
     await waitFor('guestbook-go to be ready', async () => {
       const out = JSON.parse(await kubectlOk('get', 'rc,deploy', '-n', 'guestbook-go', '-o', 'json'));
       return out.items.length === 3 && out.items.every((o: any) => (o.status.readyReplicas ?? 0) === o.spec.replicas) || undefined;
