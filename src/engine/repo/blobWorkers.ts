@@ -70,7 +70,8 @@ function workerMain(wt: typeof workerThreads, codec: BlobCodec): void {
       if (job.op === 'id') {
         port.postMessage({ seq: m.seq, id: codec.id(keys, data), data }, movable(data));
       } else if (job.op === 'digest') {
-        port.postMessage({ seq: m.seq, id: codec.digest(data), data }, movable(data));
+        // The pack is in shared memory: nothing to hand back.
+        port.postMessage({ seq: m.seq, id: codec.digest(data) });
       } else if (job.op === 'seal') {
         const out = codec.seal(keys, job.kind, job.id, data, job.compress);
         port.postMessage({ seq: m.seq, data: out }, movable(out));
@@ -145,10 +146,10 @@ export class BlobWorkerPool {
     return { id: r.id as string, data: r.data };
   }
 
-  /** SHA-256 of a buffer (a pack), handed back like id. */
-  async digest(data: Buffer): Promise<{ id: string; data: Buffer }> {
-    const r = await this.run({ op: 'digest', data });
-    return { id: r.id as string, data: r.data };
+  /** SHA-256 of a buffer in shared memory (a pack); the caller keeps using it meanwhile. */
+  async digest(data: Buffer): Promise<string> {
+    if (!(data.buffer instanceof SharedArrayBuffer)) throw new Error('digest needs a buffer in shared memory');
+    return (await this.run({ op: 'digest', data })).id as string;
   }
 
   async seal(kind: number, id: string, data: Buffer, compress: boolean): Promise<Buffer> {
@@ -225,7 +226,7 @@ export class BlobWorkerPool {
       if (slot.pending.size === 0) worker.unref();
       if (m.error !== undefined) p.reject(new Error(m.error));
       else {
-        const d = m.data as Uint8Array;
+        const d = m.data ?? new Uint8Array(0);
         p.resolve({ id: m.id, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) });
       }
     });

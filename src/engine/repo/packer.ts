@@ -48,9 +48,9 @@ export class Packer {
   finish(): FinishedPack {
     const entries = this.list;
     this.parts.push(packTrailer(this.keys, entries));
-    // allocUnsafeSlow: the pack owns its memory, so it can be moved to a worker for hashing.
+    // Shared memory: a worker hashes the pack while this thread still serves its blobs and uploads it.
     const total = this.parts.reduce((n, p) => n + p.length, 0);
-    const bytes = Buffer.allocUnsafeSlow(total);
+    const bytes = Buffer.from(new SharedArrayBuffer(total));
     let at = 0;
     for (const p of this.parts) at += p.copy(bytes, at);
     this.parts = [];

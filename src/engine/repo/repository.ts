@@ -712,7 +712,13 @@ export class Repository {
   }
 
   private async upload(fin: FinishedPack): Promise<void> {
-    const { id: pack, data } = await this.pool.digest(fin.bytes);
+    const data = fin.bytes;
+    // Serve pending blobs from the pack itself so their separate envelopes can be freed.
+    for (const e of fin.entries) {
+      const p = this.pending.get(e.id);
+      if (p) p.envelope = data.subarray(e.offset, e.offset + e.length);
+    }
+    const pack = await this.pool.digest(data);
     try {
       await this.backend.put(packKey(pack), data, { ifAbsent: true, length: data.length });
     } catch (err) {
