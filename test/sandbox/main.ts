@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Clusters (started in ${((Date.now() - started) / 1000).toFixed(1)}s):`,
-    ...[...sandbox.clusters.values()].map((c) => `  ${c.name.padEnd(6)} ${c.url}`),
+    ...[...sandbox.clusters.values()].map((c) => `  ${c.name.padEnd(6)} ${c.url}   data: ${c.dataDir}`),
     '',
     `Kubeconfig: ${kubeconfig}`,
     `  contexts: ${sandbox.contexts.join(', ')} (current: sandbox-prod)`,
