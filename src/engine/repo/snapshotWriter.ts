@@ -326,6 +326,9 @@ export class SnapshotWriter {
       };
       await this.repo.writeFile('snapshots', this.id, encodeManifest(manifest));
       return summaryOf(manifest);
+    } catch (err) {
+      this.state = 'aborted';
+      throw err;
     } finally {
       await this.cleanup();
     }
