@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +179,34 @@ describe('Repository', () => {
       });
     });
   }
+
+  it('names blobs by plain SHA-256 only when unencrypted, and keeps encrypted content unreadable at rest', async () => {
+    const plain = track(await Repository.init(backend, { ...SMALL, insecureNoEncryption: true }));
+    const text = Buffer.from('{"kind":"Secret","data":{"password":"c3VwZXI="}}'.repeat(3));
+    assert.equal(plain.blobId(text), createHash('sha256').update(text).digest('hex'));
+    const other = new LocalBackend(join(dir, 'enc'));
+    const enc = track(await Repository.init(other, { ...SMALL, passphrase: 'p' }));
+    assert.notEqual(enc.blobId(text), plain.blobId(text));
+    await enc.saveBlob('resource', text);
+    await enc.writeFile('catalogs', 'c1', text);
+    await enc.flush();
+    for await (const o of other.list('')) {
+      const stored = await other.get(o.key);
+      assert.ok(!stored.includes('password') && !stored.includes('Secret'), `${o.key} leaks plaintext`);
+    }
+  });
+
+  it('handles an empty stream and reports a blob it does not know', async () => {
+    const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
+    assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0 });
+    const chunks: Buffer[] = [];
+    for await (const c of repo.loadStream([])) chunks.push(c as Buffer);
+    assert.equal(chunks.length, 0);
+    const missing = 'ab'.repeat(32);
+    await assert.rejects(async () => {
+      for await (const _ of repo.loadStream([missing])) void _;
+    }, /not in the repository index/);
+  });
 
   it('refuses a wrong passphrase with WrongPassphraseError and writes nothing', async () => {
     const repo = track(await Repository.init(backend, { passphrase: 'Tr0ub4dor-secret', kdf: KDF }));
