@@ -22,12 +22,17 @@ export function makeCompression(zlib: typeof nodeZlib): Compression {
     encode(data, compress) {
       // Tiny inputs never shrink enough to pay for the decoder's work.
       if (!compress || data.length < 64) return [RAW, data];
-      const out = zlib.brotliCompressSync(data, {
-        params: {
-          [zlib.constants.BROTLI_PARAM_QUALITY]: 1,
-          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
-        },
-      });
+      const brotli = (b: Buffer): Buffer =>
+        zlib.brotliCompressSync(b, {
+          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length },
+        });
+      // Volume data is often compressed already (images, archives): a 64 KiB sample from the
+      // middle that does not shrink spares compressing the whole blob for nothing.
+      if (data.length >= 512 * 1024) {
+        const at = (data.length >> 1) - 32 * 1024;
+        if (brotli(data.subarray(at, at + 64 * 1024)).length > 63 * 1024) return [RAW, data];
+      }
+      const out = brotli(data);
       return out.length < data.length ? [BROTLI, out] : [RAW, data];
     },
     decode(encoded, maxLength) {

@@ -36,6 +36,11 @@ describe('sealed boxes and blob envelopes', () => {
     const [encR, bodyR] = compression.encode(randomBytes(10000), true);
     assert.equal(encR[0], 0);
     assert.equal(bodyR.length, 10000);
+    const [encBig] = compression.encode(randomBytes(1 << 20), true);
+    assert.equal(encBig[0], 0, 'a large incompressible blob is judged by a sample and stored raw');
+    const [encText, bodyText] = compression.encode(Buffer.from('- name: web\n  image: nginx:1.25\n'.repeat(40000)), true);
+    assert.equal(encText[0], 1);
+    assert.ok(bodyText.length < 100_000);
     assert.throws(() => compression.decode(Buffer.from([7, 1, 2]), 10), /unknown encoding byte 7/);
   });
 
