@@ -196,6 +196,27 @@ describe('Repository', () => {
     }
   });
 
+  it('opens despite a damaged index file, reports it in check, and rebuildIndex repairs it', async () => {
+    const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
+    const { id } = await repo.saveBlob('tree', Buffer.from('[1,2,3]'));
+    await repo.flush();
+    let indexKey = '';
+    for await (const o of backend.list('index/')) indexKey = o.key;
+    const file = join(dir, indexKey);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(file, bytes);
+    const damaged = track(await Repository.open(backend, { passphrase: 'p' }));
+    assert.equal(damaged.hasBlob(id), false);
+    const { errors } = await damaged.check({ readData: false });
+    assert.deepEqual(errors.map((e) => e.kind).sort(), ['format', 'unindexed-pack']);
+    assert.match(errors.find((e) => e.kind === 'format')?.message ?? '', new RegExp(`index file "${indexKey}"`));
+    await damaged.rebuildIndex();
+    const repaired = track(await Repository.open(backend, { passphrase: 'p' }));
+    assert.equal((await repaired.loadBlob(id)).toString(), '[1,2,3]');
+    assert.deepEqual((await repaired.check({ readData: true })).errors, []);
+  });
+
   it('handles an empty stream and reports a blob it does not know', async () => {
     const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
     assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0 });
