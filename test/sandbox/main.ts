@@ -116,28 +116,30 @@ async function main(): Promise<void> {
     return;
   }
   const { kubeconfig } = args;
-  let sandbox: Sandbox | undefined;
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`\nsandbox: ${signal}, stopping\n`);
-    await sandbox?.stop();
-    await rm(kubeconfig, { force: true });
-    process.stdout.write('sandbox stopped\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.stdout.write(`sandbox: starting clusters prod and dev${args.etcd ? ` (objects in etcd at ${args.etcd})` : ''}${args.seed ? ', seeding prod' : ''}…\n`);
   const started = Date.now();
-  sandbox = await startSandbox({
+  process.stdout.write(`sandbox: starting clusters prod and dev${args.etcd ? ` (objects in etcd at ${args.etcd})` : ''}${args.seed ? ', seeding prod' : ''}…\n`);
+  const starting: Promise<Sandbox> = startSandbox({
     kubeconfigPath: kubeconfig,
     etcd: args.etcd,
     seed: args.seed,
     scale: args.scale,
     log: (m) => process.stderr.write(`${m}\n`),
   });
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\nsandbox: ${signal}, stopping\n`);
+    // A signal during startup still cleans up what was started.
+    const running = await starting.catch(() => undefined);
+    await running?.stop();
+    await rm(kubeconfig, { force: true });
+    process.stdout.write('sandbox stopped\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const sandbox = await starting;
   if (stopping) return;
   const rel = path.relative(process.cwd(), kubeconfig) || kubeconfig;
   const lines = [

@@ -112,6 +112,29 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket, processes in
     await waitFor('the exec process to be killed', () => !running() || undefined, 30_000);
   });
 
+  it('holds the process back while the client reads slowly, so memory stays flat', async () => {
+    const total = 512 * 1024 * 1024;
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      const received = await new Promise<number>((resolve, reject) => {
+        const child = spawn('kubectl', ['exec', '-n', 'shop', 'db-0', '--', 'head', '-c', String(total), '/dev/zero'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        let bytes = 0;
+        // A stalled reader: without flow control the server would buffer the whole stream meanwhile.
+        child.stdout.pause();
+        setTimeout(() => child.stdout.on('data', (d: Buffer) => (bytes += d.length)).resume(), 3000);
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`kubectl exec exited ${code}`))));
+      });
+      assert.equal(received, total);
+    } finally {
+      clearInterval(sampler);
+    }
+    const growthMiB = (peak - base) / 2 ** 20;
+    assert.ok(growthMiB < 160, `memory grew by ${growthMiB.toFixed(0)} MiB while streaming ${total / 2 ** 20} MiB`);
+  });
+
   it('serves the client-node Exec API with a v5 status on exit', async () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(sandbox.kubeconfigPath);
