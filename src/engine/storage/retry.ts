@@ -77,7 +77,8 @@ const RETRYABLE_CODES = new Set([
   'TimeoutError',
 ]);
 
-const RETRYABLE_MESSAGES = [/socket hang up/i, /ECONNRESET/, /EPIPE/, /aborted/i, /timed? ?out/i, /premature close/i];
+// For errors that carry no code: Node's own wording for a broken connection.
+const RETRYABLE_MESSAGES = [/^socket hang up$/i, /\bECONNRESET\b/, /\bEPIPE\b/, /^aborted$/i, /\btimed out\b/i, /^premature close$/i];
 
 /** What a failed call tells us, read defensively from SDK and Node errors. */
 export interface FailureFacts {
@@ -137,6 +138,8 @@ export interface RetryContext {
   random?: () => number;
   /** Failures that are final even if `isRetryable` says otherwise, or the reverse. */
   retryable?: (err: unknown) => boolean;
+  /** Advice appended to the final error, from its cause. */
+  hint?: (cause: unknown) => string | undefined;
   /** Observes each failed attempt that will be retried. */
   onRetry?: (attempt: number, err: unknown, delayMs: number) => void;
 }
@@ -158,7 +161,7 @@ export async function withRetry<T>(ctx: RetryContext, fn: (attempt: number) => P
       return await fn(attempt);
     } catch (err) {
       if (!retryable(err)) throw err;
-      if (attempt >= max) throw new StorageOperationError(ctx.operation, ctx.target, attempt, err);
+      if (attempt >= max) throw new StorageOperationError(ctx.operation, ctx.target, attempt, err, ctx.hint?.(err));
       const delay = backoffDelay(attempt, ctx.policy, ctx.random);
       ctx.onRetry?.(attempt, err, delay);
       await sleep(delay);

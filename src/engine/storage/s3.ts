@@ -131,10 +131,10 @@ export function redactUrl(raw: string): string {
  *
  * Write-once: single puts send `If-None-Match: *`, so the server refuses to
  * replace an existing key (412); in versioned buckets a HeadObject check
- * comes first, because Ceph RGW ignores the header there (see isVersioned). Large and streamed bodies go up as multipart
- * uploads, one buffered part at a time, so memory is bounded by the part size
- * and a failed part can be sent again although the source stream cannot be
- * replayed. Every request carries Content-MD5, so a body damaged in transit is
+ * comes first, because Ceph RGW ignores the header there (see isVersioned).
+ * Large and streamed bodies go up as multipart uploads, one buffered part at
+ * a time, so memory is bounded by the part size and a failed part can be
+ * sent again although the source stream cannot be replayed. Every request carries Content-MD5, so a body damaged in transit is
  * rejected (400 BadDigest) and resent rather than stored.
  *
  * Retries are ours, not the SDK's (its maxAttempts is 1): that keeps one
@@ -160,9 +160,11 @@ export class S3Backend implements StorageBackend {
   private versioned: Promise<boolean> | undefined;
 
   constructor(options: S3Options) {
-    if (!options.bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
+    // AWS allows 3–63 of [a-z0-9.-]; some S3-compatible servers also allow
+    // capitals and "_", so only what no server accepts is refused here.
+    if (!options.bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$/.test(options.bucket)) {
       throw new Error(
-        `S3 bucket name ${JSON.stringify(options.bucket ?? '')} is not valid: 3–63 lowercase letters, digits, "." or "-"`,
+        `S3 bucket name ${JSON.stringify(options.bucket ?? '')} is not valid: 3 or more letters, digits, ".", "-" or "_"`,
       );
     }
     this.bucket = options.bucket;
@@ -418,23 +420,21 @@ export class S3Backend implements StorageBackend {
   private async run<T>(operation: string, key: string, fn: (attempt: number) => Promise<T>): Promise<T> {
     let attempts = 0;
     try {
-      return await withRetry({ operation: `S3 ${operation}`, target: this.target(key), policy: this.policy }, (attempt) => {
+      const ctx = {
+        operation: `S3 ${operation}`,
+        target: this.target(key),
+        policy: this.policy,
+        retryable: retryableHere,
+        hint: hintFor,
+      };
+      return await withRetry(ctx, (attempt) => {
         attempts = attempt;
         return fn(attempt);
       });
     } catch (err) {
-      if (
-        err instanceof AlreadyExistsError ||
-        err instanceof NotFoundError ||
-        err instanceof OutOfRangeError ||
-        err instanceof ObjectLockedError
-      ) {
-        throw err;
-      }
-      if (err instanceof StorageOperationError) {
-        const hint = hintFor(err.cause);
-        throw hint ? new StorageOperationError(err.operation, err.target, err.attempts, err.cause, hint) : err;
-      }
+      // Includes a StorageOperationError from a nested call, which already
+      // names the call that failed.
+      if (isDomainError(err)) throw err;
       throw new StorageOperationError(`S3 ${operation}`, this.target(key), attempts, err, hintFor(err));
     }
   }
@@ -508,22 +508,24 @@ export class S3Backend implements StorageBackend {
    * Asked once; a server that will not say is treated as unversioned.
    */
   private isVersioned(): Promise<boolean> {
-    this.versioned ??= this.run('GetBucketVersioning', '', async () => {
-      try {
-        const res = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.bucket }));
-        return res.Status === 'Enabled' || res.Status === 'Suspended';
-      } catch (err) {
-        if (isRetryable(err)) throw err;
-        const { code } = failureFacts(err);
-        if (code === 'NoSuchBucket') throw err;
-        return false;
-      }
-    }).catch((err) => {
-      this.versioned = undefined;
-      throw err;
-    });
+    // Asked inside the caller's attempt, so a transient failure is retried
+    // and reported as part of the put that needed the answer.
+    this.versioned ??= this.client
+      .send(new GetBucketVersioningCommand({ Bucket: this.bucket }))
+      .then(
+        (res) => res.Status === 'Enabled' || res.Status === 'Suspended',
+        (err) => {
+          if (isRetryable(err) || failureFacts(err).code === 'NoSuchBucket') throw err;
+          return false;
+        },
+      )
+      .catch((err) => {
+        this.versioned = undefined;
+        throw err;
+      });
     return this.versioned;
   }
+
 
   private async putSingle(key: string, body: Buffer, ifAbsent: boolean): Promise<void> {
     const md5 = createHash('md5').update(body).digest();
@@ -742,6 +744,21 @@ class PartReader {
       if (chunk.length) return chunk;
     }
   }
+}
+
+/** Answers about the object itself: final, and passed to the caller as they are. */
+function isDomainError(err: unknown): boolean {
+  return (
+    err instanceof AlreadyExistsError ||
+    err instanceof NotFoundError ||
+    err instanceof OutOfRangeError ||
+    err instanceof ObjectLockedError ||
+    err instanceof StorageOperationError
+  );
+}
+
+function retryableHere(err: unknown): boolean {
+  return !isDomainError(err) && isRetryable(err);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -84,7 +84,8 @@ describe('repository locations', () => {
   });
 
   it('refuses bad S3 settings with a message naming the setting', () => {
-    assert.throws(() => new S3Backend({ bucket: 'Bad_Bucket', env: {} }), /bucket name "Bad_Bucket" is not valid/);
+    assert.throws(() => new S3Backend({ bucket: 'my bucket', env: {} }), /bucket name "my bucket" is not valid/);
+    assert.throws(() => new S3Backend({ bucket: 'ab', env: {} }), /bucket name "ab" is not valid/);
     assert.throws(() => new S3Backend({ bucket: 'ok-bucket', partSize: 1024, env: {} }), /part size 1024 is too small/);
     assert.throws(() => new S3Backend({ bucket: 'ok-bucket', prefix: 'a/../b', env: {} }), /\.\./);
   });
