@@ -126,7 +126,7 @@ function chunkerFigures(): void {
     ['512K/1M/8M (default)', { min: 512 * 1024, avg: MiB, max: 8 * MiB }],
     ['1M/2M/16M', { min: MiB, avg: 2 * MiB, max: 16 * MiB }],
     ['2M/4M/16M', { min: 2 * MiB, avg: 4 * MiB, max: 16 * MiB }],
-    ['no normalization-ish 64K/1M/8M', { min: 64 * 1024, avg: MiB, max: 8 * MiB }],
+    ['64K/1M/8M (low min)', { min: 64 * 1024, avg: MiB, max: 8 * MiB }],
   ];
   for (const [name, p] of settings) {
     const t = process.hrtime.bigint();

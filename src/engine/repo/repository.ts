@@ -65,6 +65,16 @@ export interface IndexedBlob {
   rawLength: number;
 }
 
+export interface SavedStream {
+  /** Data blob ids in stream order. */
+  chunks: string[];
+  /** Bytes read from the stream. */
+  size: number;
+  /** Chunks (and their plaintext bytes) this call stored; the rest were already in the repository. */
+  addedChunks: number;
+  addedBytes: number;
+}
+
 export interface CheckError {
   kind: 'missing-pack' | 'index-mismatch' | 'blob-damaged' | 'unindexed-pack' | 'format';
   blobId?: string;
@@ -293,21 +303,28 @@ export class Repository {
    * and uploads; at most a few chunks per worker are in flight, so memory
    * stays flat whatever the stream's size.
    */
-  async saveStream(content: Readable): Promise<{ chunks: string[]; size: number }> {
+  async saveStream(content: Readable): Promise<SavedStream> {
     this.assertUsable();
     const chunker = new Chunker(this.cfg.chunker, this.cfg.gear);
     const chunks: string[] = [];
     let size = 0;
+    let addedChunks = 0;
+    let addedBytes = 0;
     const window = new Set<Promise<void>>();
     const limit = this.pool.size * 3;
     let failed: Error | undefined;
     const submit = async (chunk: Buffer): Promise<void> => {
       const at = chunks.length;
       chunks.push('');
-      size += chunk.length;
+      const length = chunk.length;
+      size += length;
       const job = this.storeChunk(chunk).then(
-        (id) => {
+        ({ id, added }) => {
           chunks[at] = id;
+          if (added) {
+            addedChunks++;
+            addedBytes += length;
+          }
         },
         (err: unknown) => {
           failed ??= err instanceof Error ? err : new Error(String(err));
@@ -332,7 +349,7 @@ export class Repository {
       content.destroy();
       throw failed;
     }
-    return { chunks, size };
+    return { chunks, size, addedChunks, addedBytes };
   }
 
   /** The content of a chunk list as a stream, reading a few chunks ahead. */
@@ -673,10 +690,9 @@ export class Repository {
     return true;
   }
 
-  private async storeChunk(chunk: Buffer): Promise<string> {
+  private async storeChunk(chunk: Buffer): Promise<{ id: string; added: boolean }> {
     const { id, data } = await this.pool.id(chunk);
-    await this.store('data', 2, id, data);
-    return id;
+    return { id, added: await this.store('data', 2, id, data) };
   }
 
   private async openEnvelope(id: string, kind: BlobKind, envelope: Buffer, rawLength: number, pack: string): Promise<Buffer> {

@@ -86,6 +86,8 @@ describe('Repository', () => {
         const again = await repo.saveStream(Readable.from([base]));
         await repo.flush();
         assert.deepEqual(again.chunks, a.chunks);
+        assert.equal(a.addedBytes, base.length);
+        assert.equal(again.addedChunks, 0);
         assert.deepEqual(await listAll(backend), before, 'saving the same content twice writes nothing');
         const edited = Buffer.concat([base.subarray(0, 5000), Buffer.from('inserted line\n'), base.subarray(5000)]);
         const b = await repo.saveStream(Readable.from([edited]));
@@ -219,7 +221,7 @@ describe('Repository', () => {
 
   it('handles an empty stream and reports a blob it does not know', async () => {
     const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
-    assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0 });
+    assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0, addedChunks: 0, addedBytes: 0 });
     const chunks: Buffer[] = [];
     for await (const c of repo.loadStream([])) chunks.push(c as Buffer);
     assert.equal(chunks.length, 0);
