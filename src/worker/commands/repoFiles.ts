@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { restoreToDirectory } from '../../engine/repo/localRestore';
-import { openFile } from '../../engine/repo/snapshotReader';
+import { listVolumeFiles, openFile } from '../../engine/repo/snapshotReader';
 import { SnapshotWriter } from '../../engine/repo/snapshotWriter';
 import { ExitCode, UsageError } from '../cli';
-import { emit, formatBytes, formatDuration, notice } from '../output';
+import { emit, formatBytes, formatDuration, formatTime, notice, table } from '../output';
 import type { CliCommand } from './index';
 import { cancellable, CancelledError, parseCommandArgs, parseVolume, REPO_USAGE, runCommand, withRepository } from './repoAccess';
 
@@ -158,4 +158,38 @@ const restoreDir: CliCommand = {
   },
 };
 
-export const repoFileCommands: CliCommand[] = [cat, backupDir, restoreDir];
+const ls: CliCommand = {
+  name: 'repo ls',
+  summary: "List a directory of a snapshot's volume",
+  usage: `SNAPSHOT --volume NAMESPACE/PVC [--path /DIR] --repo … [--output json]
+
+  SNAPSHOT   a snapshot id, a unique prefix of one, or "latest"
+  ${REPO_USAGE}`,
+  run: async (args) => {
+    const { values, positionals, format } = parseCommandArgs(
+      args,
+      { volume: { type: 'string' }, path: { type: 'string' } },
+      { min: 1, max: 1, names: 'SNAPSHOT' },
+    );
+    const volume = parseVolume(values.volume as string | undefined);
+    return runCommand('repo ls', format, () =>
+      withRepository(values, async (repo) => {
+        const files = await listVolumeFiles(repo, positionals[0], volume, (values.path as string | undefined) ?? '/');
+        emit(format, files, () =>
+          table(
+            ['MODE', 'SIZE', 'MODIFIED (UTC)', 'PATH'],
+            files.map((f) => [
+              (f.type === 'dir' ? 'd' : f.type === 'symlink' ? 'l' : f.type === 'hardlink' ? 'h' : '-') + f.mode.toString(8).padStart(4, '0'),
+              String(f.size),
+              formatTime(f.mtime),
+              f.path + (f.target !== undefined ? ` -> ${f.target}` : ''),
+            ]),
+          ),
+        );
+        return ExitCode.ok;
+      }),
+    );
+  },
+};
+
+export const repoFileCommands: CliCommand[] = [cat, ls, backupDir, restoreDir];

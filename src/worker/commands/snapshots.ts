@@ -1,6 +1,7 @@
-import { readCatalog, readManifest, resolveSnapshotId, listSnapshots } from '../../engine/repo/snapshotReader';
+import { acquireLock } from '../../engine/repo/lock';
+import { deleteSnapshot, listSnapshots, readCatalog, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
 import { ExitCode } from '../cli';
-import { emit, formatBytes, formatDuration, formatTime, table } from '../output';
+import { emit, formatBytes, formatDuration, formatTime, notice, table } from '../output';
 import type { CliCommand } from './index';
 import { parseCommandArgs, REPO_USAGE, runCommand, withRepository } from './repoAccess';
 
@@ -102,4 +103,32 @@ const show: CliCommand = {
   },
 };
 
-export const snapshotCommands: CliCommand[] = [snapshots, show];
+const forget: CliCommand = {
+  name: 'repo forget',
+  summary: 'Delete snapshots (their data goes at the next prune)',
+  usage: `SNAPSHOT... --repo … [--output json]
+
+  SNAPSHOT   snapshot ids or unique prefixes; the data they alone used stays
+             in the repository until "lifeboat repo prune"
+  ${REPO_USAGE}`,
+  run: async (args) => {
+    const { values, positionals, format } = parseCommandArgs(args, {}, { min: 1, max: Infinity, names: 'SNAPSHOT to forget' });
+    return runCommand('repo forget', format, () =>
+      withRepository(values, async (repo) => {
+        // Resolve every id first: a typo must not leave half of the list deleted.
+        const ids: string[] = [];
+        for (const p of positionals) ids.push(await resolveSnapshotId(repo, p));
+        const lock = await acquireLock(repo, { exclusive: false, purpose: 'forget snapshots', onNotice: notice });
+        try {
+          for (const id of ids) await deleteSnapshot(repo, id);
+        } finally {
+          await lock.release();
+        }
+        emit(format, { forgotten: ids }, () => ids.map((id) => `forgot snapshot ${id.slice(0, 12)}`).join('\n'));
+        return ExitCode.ok;
+      }),
+    );
+  },
+};
+
+export const snapshotCommands: CliCommand[] = [snapshots, show, forget];

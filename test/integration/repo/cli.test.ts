@@ -91,6 +91,15 @@ describe('lifeboat repo command line', function () {
     );
     assert.deepEqual(shown.volumes.map((v) => [v.namespace, v.pvc, v.files]), [['apps', 'data', data.files]]);
 
+    const listed = parseJson<Array<{ path: string; type: string; target?: string }>>(
+      await cliOk(['repo', 'ls', 'latest', '--repo', repoDir, '--volume', 'apps/data', '--path', '/special', '--output', 'json'], { password, env }),
+    );
+    assert.deepEqual(listed.find((f) => f.path === '/special/link-to-largest'), {
+      ...listed.find((f) => f.path === '/special/link-to-largest'),
+      type: 'symlink',
+      target: '../random/r000.bin',
+    });
+
     const textFile = [...data.sizes.keys()].find((p) => p.startsWith('text/'))!;
     const cat = await cliOk(['repo', 'cat', 'latest', '--repo', repoDir, '--volume', 'apps/data', '--path', '/' + textFile], { password, env });
     assert.equal(cat.stdout, fs.readFileSync(path.join(src, textFile), 'utf8'));
@@ -198,5 +207,21 @@ describe('lifeboat repo command line', function () {
       await cliOk(['repo', 'unlock', '--repo', repoDir, '--output', 'json'], { password: 'second passphrase', env }),
     );
     assert.deepEqual(unlocked, { removed: [], remaining: [] });
+  });
+
+  it('forget deletes a snapshot by prefix after resolving every id, and prune then frees its data', async function () {
+    const password2 = 'second passphrase';
+    const before = parseJson<Summary[]>(await cliOk(['snapshots', '--repo', repoDir, '--output', 'json'], { password: password2, env }));
+    assert.equal(before.length, 1);
+    const typo = await cli(['repo', 'forget', before[0].id.slice(0, 10), 'ffffffffff', '--repo', repoDir], { password: password2, env });
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /no snapshot "ffffffffff"/);
+    assert.equal(parseJson<Summary[]>(await cliOk(['snapshots', '--repo', repoDir, '--output', 'json'], { password: password2, env })).length, 1);
+    await cliOk(['repo', 'forget', before[0].id.slice(0, 10), '--repo', repoDir], { password: password2, env });
+    assert.equal(parseJson<Summary[]>(await cliOk(['snapshots', '--repo', repoDir, '--output', 'json'], { password: password2, env })).length, 0);
+    const pruned = parseJson<{ blobsRemoved: number; packsDeleted: number }>(
+      await cliOk(['repo', 'prune', '--repo', repoDir, '--output', 'json'], { password: password2, env }),
+    );
+    assert.ok(pruned.blobsRemoved > 0 && pruned.packsDeleted > 0);
   });
 });
