@@ -59,6 +59,8 @@ const RETRYABLE_CODES = new Set([
   'RequestLimitExceeded',
   'BandwidthLimitExceeded',
   'TransactionInProgressException',
+  // AWS: another conditional write of the same key was in progress (409).
+  'ConditionalRequestConflict',
   'ProvisionedThroughputExceededException',
   // The body was damaged or cut short on the way; the retry sends it again.
   'BadDigest',

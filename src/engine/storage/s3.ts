@@ -218,7 +218,7 @@ export class S3Backend implements StorageBackend {
         throw new Error(`${this.location}: "${key}": body has ${body.length} bytes but ${options.length} were announced`);
       }
       if (body.length <= this.partSize) return this.putSingle(key, body, ifAbsent);
-      return this.putMultipart(key, new PartReader(Readable.from([body]), this.partSizeFor(body.length)), ifAbsent, body.length);
+      return this.putMultipart(key, new BufferParts(body, this.partSizeFor(body.length)), ifAbsent, body.length);
     }
     const reader = new PartReader(body, this.partSizeFor(options.length));
     try {
@@ -560,7 +560,7 @@ export class S3Backend implements StorageBackend {
     });
   }
 
-  private async putMultipart(key: string, reader: PartReader, ifAbsent: boolean, length?: number): Promise<void> {
+  private async putMultipart(key: string, reader: PartSource, ifAbsent: boolean, length?: number): Promise<void> {
     if (ifAbsent && (await this.stat(key))) throw new AlreadyExistsError(key, this.location);
     const Key = this.fullKey(key);
     const created = await this.run('CreateMultipartUpload', key, () =>
@@ -675,12 +675,32 @@ export class S3Backend implements StorageBackend {
   }
 }
 
+/** Where multipart bodies come from, one part at a time. */
+interface PartSource {
+  readonly partSize: number;
+  /** The next part, or undefined after the last. */
+  next(): Promise<Buffer | undefined>;
+}
+
+/** Parts of a body already in memory: views, not copies. */
+class BufferParts implements PartSource {
+  private offset = 0;
+  constructor(private readonly body: Buffer, readonly partSize: number) {}
+
+  async next(): Promise<Buffer | undefined> {
+    if (this.offset >= this.body.length) return undefined;
+    const part = this.body.subarray(this.offset, this.offset + this.partSize);
+    this.offset += part.length;
+    return part;
+  }
+}
+
 /**
  * Cuts a stream into parts of exactly `partSize` bytes (the last may be
  * shorter), copying into one fresh buffer per part so that a part can be
  * resent after a failure while holding no more than that part.
  */
-class PartReader {
+class PartReader implements PartSource {
   /** True once the source is exhausted and every byte has been handed out. */
   ended = false;
   private readonly iterator: AsyncIterator<unknown>;

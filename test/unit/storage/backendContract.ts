@@ -221,6 +221,18 @@ export function backendContract(options: ContractOptions): void {
     assert.equal(sha256(await b.get(key)), expected);
   });
 
+  it('stores a large in-memory body and refuses to replace it', async function () {
+    this.timeout(120_000);
+    const b = options.backend();
+    const key = `${ns()}/big-buffer`;
+    const body = randomBytes(options.largeSize + 12_345);
+    await b.put(key, body);
+    assert.equal((await b.stat(key))?.size, body.length);
+    assert.equal(sha256(await b.get(key)), sha256(body));
+    await assert.rejects(b.put(key, randomBytes(options.largeSize + 1)), AlreadyExistsError);
+    assert.equal(sha256(await b.get(key)), sha256(body));
+  });
+
   it('reports a missing object as NotFoundError on reads, undefined on stat, and no error on delete', async () => {
     const b = options.backend();
     const key = `${ns()}/missing`;
