@@ -26,6 +26,8 @@ Options:
   --namespaces N         the same, one figure at a time
   --objects M
   --volume-gib G
+  --data-dir DIR         keep volume data in DIR/<cluster> (kept on stop; with
+                         --etcd, a restart finds objects and volumes again)
   --no-seed              start empty clusters
   --help                 show this text
 `;
@@ -33,6 +35,7 @@ Options:
 interface Args {
   kubeconfig: string;
   etcd?: string;
+  dataDir?: string;
   seed: boolean;
   scale?: ScaleOptions;
 }
@@ -69,6 +72,9 @@ function parseArgs(argv: string[]): Args | 'help' {
         args.etcd = url;
         break;
       }
+      case '--data-dir':
+        args.dataDir = path.resolve(value());
+        break;
       case '--no-seed':
         args.seed = false;
         break;
@@ -122,6 +128,7 @@ async function main(): Promise<void> {
   const starting: Promise<Sandbox> = startSandbox({
     kubeconfigPath: kubeconfig,
     etcd: args.etcd,
+    dataDir: args.dataDir,
     seed: args.seed,
     scale: args.scale,
     log: (m) => process.stderr.write(`${m}\n`),
@@ -159,7 +166,7 @@ async function main(): Promise<void> {
     '  kubectl --context sandbox-dev get namespaces',
     '  kubectl --context sandbox-prod-restricted get secrets -n shop   # forbidden',
     '',
-    'Press Ctrl-C to stop (all sandbox data is removed).',
+    args.dataDir ? `Press Ctrl-C to stop (volume data stays in ${args.dataDir}).` : 'Press Ctrl-C to stop (all sandbox data is removed).',
     'sandbox ready',
     '',
   ];

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Prng, generateDataset } from '../support/datagen';
@@ -332,10 +332,11 @@ export async function seedCluster(api: ObjectApi, dataDir: string): Promise<void
     },
   });
 
+  // Volumes kept from an earlier run (etcd-backed, same data directory) are left as they are.
   const dbDir = await claimDir(api, dirs, ns, 'data-db-0');
-  await fillPostgres(dbDir, new Prng(7));
+  if (!existsSync(path.join(dbDir, 'pgdata', 'PG_VERSION'))) await fillPostgres(dbDir, new Prng(7));
   const invoiceDir = await claimDir(api, dirs, 'billing', 'invoices');
-  await fillInvoices(invoiceDir, new Prng(11));
+  if (!existsSync(path.join(invoiceDir, 'index.csv'))) await fillInvoices(invoiceDir, new Prng(11));
   await waitReady(api, [
     [K.statefulsets, ns, 'db'],
     [K.deployments, ns, 'api'],
@@ -585,6 +586,7 @@ export async function seedScale(api: ObjectApi, dataDir: string, scale: ScaleOpt
         spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: `${Math.max(1, Math.ceil((bytes * 2) / GiB))}Gi` } } },
       });
       const dir = await claimDir(api, dirs, ns, 'data');
+      if (existsSync(path.join(dir, 'files'))) continue;
       log?.(`seed: writing ${(bytes / GiB).toFixed(2)} GiB into ${ns}/data`);
       await generateDataset(path.join(dir, 'files'), { totalBytes: bytes, seed: 1000 + n });
     }
