@@ -94,38 +94,28 @@ export class Chunker {
     const gear = this.gear;
     const maskS = this.maskS;
     const maskL = this.maskL;
-    let pos = this.len;
-    let i = off;
     const end = off + n;
-    const warm = min - WARMUP;
-    if (pos < warm) {
-      const skip = Math.min(warm - pos, end - i);
-      pos += skip;
-      i += skip;
-    }
+    // Position in the chunk of piece[i] is base + i. Each loop has a single precomputed
+    // bound: a second condition per byte halves V8's speed on this loop.
+    const base = this.len - off;
+    let i = off;
+    if (base + i < min - WARMUP) i = Math.min(end, min - WARMUP - base);
     let h = this.h;
-    // Warm-up: hash only, no cuts before min.
-    while (i < end && pos < min) {
+    let stop = Math.min(end, min - base);
+    for (; i < stop; i++) h = ((h << 1) + gear[piece[i]]) | 0;
+    stop = Math.min(end, avg - base);
+    for (; i < stop; i++) {
       h = ((h << 1) + gear[piece[i]]) | 0;
-      i++;
-      pos++;
-    }
-    while (i < end && pos < avg) {
-      h = ((h << 1) + gear[piece[i]]) | 0;
-      i++;
-      pos++;
       if ((h & maskS) === 0) {
         this.h = h;
-        return i - off;
+        return i + 1 - off;
       }
     }
-    while (i < end) {
+    for (; i < end; i++) {
       h = ((h << 1) + gear[piece[i]]) | 0;
-      i++;
-      pos++;
       if ((h & maskL) === 0) {
         this.h = h;
-        return i - off;
+        return i + 1 - off;
       }
     }
     this.h = h;
