@@ -195,10 +195,14 @@ function conflictError(conflicts: { manager: string; apiVersion: string; path: s
 export function serverSideApply(
   live: KObject | undefined,
   applied: KObject,
-  opts: { manager: string; force: boolean; apiVersion: string; kind: string; group: string; resource: string; subresource?: string },
+  opts: { manager: string; force: boolean; apiVersion: string; kind: string; group: string; resource: string; subresource?: string; defaulted?: KObject },
 ): KObject {
   const includeStatus = opts.subresource === 'status';
   const appliedLeaves = leafValues(applied, opts.kind, { includeStatus });
+  // Values are compared after defaulting, so an applied atomic value that only
+  // lacks server defaults is the same value as the live one.
+  const comparable = opts.defaulted ? leafValues(opts.defaulted, opts.kind, { includeStatus }) : appliedLeaves;
+  const valueOf = (p: string): string | undefined => comparable.get(p) ?? appliedLeaves.get(p);
   const liveLeaves = leafValues(live, opts.kind, { includeStatus });
   const entries: ManagedFieldsEntry[] = clone((live?.metadata.managedFields as ManagedFieldsEntry[] | undefined) ?? []);
   const isMine = (e: ManagedFieldsEntry): boolean => e.manager === opts.manager && e.operation === 'Apply' && (e.subresource ?? '') === (opts.subresource ?? '');
@@ -208,7 +212,7 @@ export function serverSideApply(
     if (isMine(e) || (e.subresource ?? '') !== (opts.subresource ?? '')) return;
     for (const p of sets[i]) {
       if (!appliedLeaves.has(p) || p.endsWith(SEP + '.')) continue;
-      if (liveLeaves.get(p) !== appliedLeaves.get(p)) conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: p });
+      if (liveLeaves.get(p) !== valueOf(p)) conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: p });
     }
   });
   if (conflicts.length && !opts.force) throw conflictError(conflicts, opts.group, opts.resource, applied.metadata.name);

@@ -240,7 +240,7 @@ export function applyDefaults(group: string, resource: string, obj: KObject, ctx
       if (creating) obj.status = { phase: 'Active' };
       break;
     case '/secrets':
-      obj.type ??= 'Opaque';
+      if (!obj.type) obj.type = 'Opaque';
       if (obj.stringData && typeof obj.stringData === 'object') {
         obj.data ??= {};
         for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');

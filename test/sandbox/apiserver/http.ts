@@ -12,6 +12,7 @@ import * as errors from './errors';
 import { ApiError } from './errors';
 import { apiVersionOf, type KindInfo } from './kinds';
 import { openApiV2, openApiV3Group, openApiV3Root } from './openapi';
+import { decodeProtobuf } from './protobuf';
 import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import type { Attributes, Authorizer, UserInfo } from './rbac';
 import type { PatchType, Registry } from './registry';
@@ -94,7 +95,7 @@ export function sendError(res: ServerResponse, e: unknown): void {
   send(res, err.statusCode, err.status);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -102,10 +103,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large: limit is 3145728', reason: 'RequestEntityTooLarge', code: 413 });
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-function parseBody(text: string, contentType: string): any {
+function parseBody(body: Buffer, contentType: string): any {
+  if (/protobuf/.test(contentType)) return decodeProtobuf(body);
+  const text = body.toString('utf8');
   if (!text.trim()) throw errors.badRequest('the body of the request was empty');
   try {
     if (/yaml/.test(contentType)) return parseYaml(text);
@@ -207,7 +210,11 @@ async function handleNonResource(ctx: HttpContext, who: UserInfo, req: IncomingM
   if (parts[0] === 'apis' && parts.length === 3 && kinds.groups().get(parts[1])?.includes(parts[2])) {
     return send(res, 200, apiResourceList(kinds, parts[1], parts[2]));
   }
-  if (path === '/openapi/v2') return send(res, 200, openApiV2(kinds));
+  if (path === '/openapi/v2') {
+    // kubectl asks for the protobuf form; an empty Document means "no schema", so client-side validation skips.
+    if (/protobuf/.test(accept)) return send(res, 200, '', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    return send(res, 200, openApiV2(kinds));
+  }
   if (path === '/openapi/v3') return send(res, 200, openApiV3Root(kinds));
   if (parts[0] === 'openapi' && parts[1] === 'v3' && parts.length >= 3) {
     const doc = openApiV3Group(kinds, parts.slice(2).join('/'));
@@ -295,7 +302,7 @@ function filterOf(rr: ResourceRequest, q: URLSearchParams): Filter {
   const fs = q.get('fieldSelector') ?? '';
   const labels = parseLabelSelector(ls);
   const fields = parseFieldSelector(fs);
-  if (!rr.info.crd) checkFieldSelector(rr.info.group, rr.info.resource, fields, fs, ls);
+  if (!rr.info.crd) checkFieldSelector(rr.info.group, rr.info.resource, fields);
   else for (const f of fields) if (f.field !== 'metadata.name' && f.field !== 'metadata.namespace') throw errors.badRequest(`field label not supported: ${f.field}`);
   if (rr.name) fields.push({ field: 'metadata.name', value: rr.name, negate: false });
   return { labels, fields };
@@ -494,9 +501,9 @@ async function handlePatch(ctx: HttpContext, req: IncomingMessage, res: ServerRe
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ propagation?: any; dryRun: boolean; preconditions?: any }> {
-  const text = await readBody(req);
+  const raw = await readBody(req);
   let body: any = {};
-  if (text.trim()) body = parseBody(text, String(req.headers['content-type'] ?? 'application/json'));
+  if (raw.length && raw.toString('utf8').trim()) body = parseBody(raw, String(req.headers['content-type'] ?? 'application/json'));
   let propagation = q.get('propagationPolicy') ?? body.propagationPolicy ?? undefined;
   if (body.orphanDependents === true || q.get('orphanDependents') === 'true') propagation = 'Orphan';
   if (propagation && !['Foreground', 'Background', 'Orphan'].includes(propagation)) {

@@ -333,6 +333,7 @@ export class Registry implements ObjectApi {
           break;
         case 'apply':
           next = serverSideApply(toStorage(info, current), toStorage(info, clone(body)), {
+            defaulted: this.defaultedCopy(info, body),
             manager: opts.fieldManager!,
             force: !!opts.force,
             apiVersion: body.apiVersion,
@@ -350,6 +351,15 @@ export class Registry implements ObjectApi {
       if (rv && rv !== old.metadata.resourceVersion) throw errors.conflict(info.group, info.resource, name);
       return toStorage(info, next);
     });
+  }
+
+  /** The applied configuration with update-time defaults, for comparing values only. */
+  private defaultedCopy(info: KindInfo, body: KObject): KObject {
+    const copy = toStorage(info, clone(body));
+    copy.metadata ??= {} as KObject['metadata'];
+    const noAllocation = { allocateClusterIP: (): string => '', allocateNodePort: (): number => 0 };
+    applyDefaults(info.group, info.resource, copy, noAllocation, false);
+    return copy;
   }
 
   private createWithManagedFields(info: KindInfo, obj: KObject, managed: unknown, opts: WriteOptions, namespace?: string): Promise<KObject> {

@@ -146,9 +146,12 @@ export function validate(group: string, resource: string, obj: KObject): FieldEr
     case 'apps/daemonsets':
       errs.push(...workloadProblems(spec, { selectorRequired: true }));
       break;
-    case '/replicationcontrollers':
-      errs.push(...workloadProblems(spec, { selectorRequired: true }));
+    case '/replicationcontrollers': {
+      const sel = spec?.selector ?? {};
+      const asLabelSelector = { ...(spec ?? {}), selector: Object.keys(sel).length ? { matchLabels: sel } : undefined };
+      errs.push(...workloadProblems(asLabelSelector, { selectorRequired: true }));
       break;
+    }
     case 'batch/jobs':
       errs.push(...workloadProblems(spec, { selectorRequired: false, restartPolicies: ['OnFailure', 'Never'] }));
       if (spec?.template?.spec?.restartPolicy === undefined || spec?.template?.spec?.restartPolicy === 'Always') {
