@@ -145,8 +145,8 @@ export class SnapshotWriter {
   }
 
   private async saveStream(content: Readable): Promise<{ chunks: string[]; size: number }> {
-    const r = (await this.repo.saveStream(content)) as { chunks: string[]; size: number; added?: number };
-    this.added += r.added ?? 0;
+    const r = await this.repo.saveStream(content);
+    this.added += r.addedBytes;
     return r;
   }
 

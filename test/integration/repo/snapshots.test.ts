@@ -120,6 +120,7 @@ describe('snapshots on a local repository', function () {
     assert.deepEqual(summary.counts, { resources: 2, volumes: 1, files: vol.files, data: 1 });
     assert.deepEqual(summary.warnings, ['one warning']);
     assert.ok(summary.sizes.bytes >= data.bytes + etcd.bytes);
+    assert.ok(summary.sizes.added > etcd.bytes, `a first snapshot adds most of what it captures (${summary.sizes.added})`);
 
     const all = await listSnapshots(repo);
     assert.equal(all.length, 1);
@@ -217,6 +218,8 @@ describe('snapshots on a local repository', function () {
     const second = await w.commit();
     const growth = (await treeBytes(path.join(work, 'repo', 'data'))) - packBytesBefore;
     assert.ok(growth < vol.bytes / 10, `an unchanged volume deduplicates: packs grew ${growth} bytes for ${vol.bytes} bytes of files`);
+    assert.ok(second.sizes.added < vol.bytes / 10, `the summary counts only new data as added (${second.sizes.added})`);
+    assert.ok(second.sizes.added > 0, 'the added file and the changed directory listings are new');
 
     const firstManifestData = (await readCatalog(repo, first)).data;
     assert.equal(firstManifestData.length, 1);
