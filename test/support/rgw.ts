@@ -7,7 +7,7 @@
  *   after(() => rgw?.stop());
  */
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -52,7 +52,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-const live = new Set<string>();
+/** Running clusters by state directory, with the PID of each one's watchdog. */
+const live = new Map<string, number | undefined>();
 let exitHookInstalled = false;
 
 export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer> {
@@ -61,7 +62,7 @@ export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer
   // Same reason as in S3Backend: a warning about future SDK releases is noise in test output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-rgw-'));
-  live.add(base);
+  live.set(base, undefined);
   const accessKeyId = 'LB' + randomBytes(9).toString('hex').toUpperCase();
   const secretAccessKey = randomBytes(30).toString('base64url');
   const region = 'us-east-1';
@@ -83,6 +84,7 @@ export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer
         ACCESS_KEY: accessKeyId,
         SECRET_KEY: secretAccessKey,
       });
+      live.set(base, startWatchdog(base));
       const endpoint = `http://127.0.0.1:${rgwPort}`;
       return {
         endpoint,
@@ -192,20 +194,46 @@ function isRunning(pid: number): boolean {
 
 function stopCluster(base: string): void {
   if (!live.has(base)) return;
+  const watchdog = live.get(base);
   live.delete(base);
+  if (watchdog) {
+    try {
+      process.kill(watchdog, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   killRecorded(path.join(base, 'cluster'));
   fs.rmSync(base, { recursive: true, force: true });
+}
+
+/**
+ * A detached shell that stops the cluster if this process dies without
+ * running its exit hook (SIGKILL, a CI timeout), so no daemons outlive the
+ * tests. Stopped by stopCluster.
+ */
+function startWatchdog(base: string): number | undefined {
+  const script =
+    'while kill -0 "$WATCHED" 2>/dev/null; do sleep 1; done; ' +
+    'BASE="$CLUSTER" bash "$SCRIPT" stop >/dev/null 2>&1; rm -rf "$STATE"';
+  const child = spawn('bash', ['-c', script], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WATCHED: String(process.pid), CLUSTER: path.join(base, 'cluster'), SCRIPT, STATE: base },
+  });
+  child.unref();
+  return child.pid;
 }
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const base of [...live]) stopCluster(base);
+    for (const base of [...live.keys()]) stopCluster(base);
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      for (const base of [...live]) stopCluster(base);
+      for (const base of [...live.keys()]) stopCluster(base);
       process.kill(process.pid, signal);
     });
   }
