@@ -68,7 +68,7 @@ export async function readPassphrase(request: PassphraseRequest): Promise<string
   }
   if (!process.stdin.isTTY) {
     throw new PassphraseUnavailableError(
-      `need the ${request.purpose}: set the environment variable ${request.env} (no terminal to ask on)`,
+      `need ${request.purpose}: set the environment variable ${request.env} (no terminal to ask on)`,
     );
   }
   const first = await promptHidden(`Enter ${request.purpose}: `);

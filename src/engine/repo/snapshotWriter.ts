@@ -118,9 +118,10 @@ export class SnapshotWriter {
     private readonly lock: Lock,
   ) {}
 
-  static async begin(repo: Repository, meta: SnapshotMeta): Promise<SnapshotWriter> {
+  /** Takes a shared lock, kept fresh until commit or abort; `onNotice` hears about stale locks removed. */
+  static async begin(repo: Repository, meta: SnapshotMeta, options: { onNotice?: (message: string) => void } = {}): Promise<SnapshotWriter> {
     if (!meta.cluster) throw new Error('a snapshot needs the name of the cluster it was captured from');
-    const lock = await acquireLock(repo, { exclusive: false, purpose: `capture of ${meta.cluster}` });
+    const lock = await acquireLock(repo, { exclusive: false, purpose: `capture of ${meta.cluster}`, onNotice: options.onNotice });
     return new SnapshotWriter(repo, meta, lock);
   }
 

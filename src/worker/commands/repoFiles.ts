@@ -77,7 +77,7 @@ const backupDir: CliCommand = {
             cluster,
             scope: { volumes: [`${volume.namespace}/${volume.pvc}`] },
             tags: (values.tag as string[] | undefined) ?? [],
-          });
+          }, { onNotice: notice });
           const child = spawn('tar', ['-cf', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
           const tail = stderrTail(child);
           const exited = new Promise<number>((resolve, reject) => {
