@@ -178,8 +178,8 @@ describe('sandbox API server with @kubernetes/client-node', function () {
     assert.equal(dry.spec.progressDeadlineSeconds, 600);
     const c0 = dry.spec.template.spec.containers[0];
     assert.deepEqual([c0.imagePullPolicy, c0.terminationMessagePath, dry.spec.template.spec.dnsPolicy, dry.spec.template.spec.restartPolicy], ['IfNotPresent', '/dev/termination-log', 'ClusterFirst', 'Always']);
-    assert.ok(dry.metadata.uid && dry.metadata.creationTimestamp);
-    assert.equal(dry.metadata.generation, 1);
+    assert.ok(dry.metadata?.uid && dry.metadata?.creationTimestamp);
+    assert.equal(dry.metadata?.generation, 1);
     const gone = await rejects(objects.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'dry', namespace: 'writes' } }));
     assert.equal(gone.code, 404);
     assert.equal(gone.message, 'deployments.apps "dry" not found');
