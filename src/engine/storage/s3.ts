@@ -572,8 +572,9 @@ export class S3Backend implements StorageBackend {
     const parts: { PartNumber: number; ETag: string }[] = [];
     const md5s: Buffer[] = [];
     let total = 0;
+    // Each entry settles (never rejects): failures land in `failure`.
+    const inFlight = new Set<Promise<void>>();
     try {
-      const inFlight = new Set<Promise<void>>();
       let failure: unknown;
       let partNumber = 0;
       while (true) {
@@ -638,6 +639,9 @@ export class S3Backend implements StorageBackend {
         }
       });
     } catch (err) {
+      // Parts still uploading would otherwise land after the abort and be
+      // stored (and billed) on servers that accept them.
+      await Promise.all(inFlight);
       await this.abortUpload(key, uploadId);
       throw err;
     }
