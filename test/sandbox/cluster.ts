@@ -118,6 +118,7 @@ async function bootstrap(api: ObjectApi, cluster: string, nodeNames: string[]): 
   } catch (err) {
     if (errorCode(err) !== 404) throw err;
   }
+  for (const [key, obj] of systemAddons()) await ensure(api, key, obj);
   for (const crd of snapshotCrds()) await ensure(api, R.crds, crd);
   // A new CRD is served a moment after it is stored.
   const deadline = Date.now() + 15_000;
@@ -130,6 +131,113 @@ async function bootstrap(api: ObjectApi, cluster: string, nodeNames: string[]): 
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** kube-system as a kubeadm-style cluster has it: CoreDNS and kube-proxy. */
+function systemAddons(): [ResourceKey, KObject][] {
+  const ns = 'kube-system';
+  const corefile = '.:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n';
+  const critical = [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' }];
+  return [
+    [R.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: ns } }],
+    [R.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'kube-proxy', namespace: ns } }],
+    [R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: ns }, data: { Corefile: corefile } }],
+    [
+      R.configmaps,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kube-proxy', namespace: ns, labels: { app: 'kube-proxy' } },
+        data: { 'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16\nmode: iptables\n' },
+      },
+    ],
+    [
+      R.deployments,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'coredns', namespace: ns, labels: { 'k8s-app': 'kube-dns' } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+          template: {
+            metadata: { labels: { 'k8s-app': 'kube-dns' } },
+            spec: {
+              priorityClassName: 'system-cluster-critical',
+              serviceAccountName: 'coredns',
+              tolerations: critical,
+              nodeSelector: { 'kubernetes.io/os': 'linux' },
+              containers: [
+                {
+                  name: 'coredns',
+                  image: 'registry.k8s.io/coredns/coredns:v1.11.3',
+                  args: ['-conf', '/etc/coredns/Corefile'],
+                  ports: [
+                    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+                    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+                    { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
+                  ],
+                  resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
+                  volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
+                },
+              ],
+              volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
+            },
+          },
+        },
+      },
+    ],
+    [
+      R.services,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', namespace: ns, labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' }, annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' } },
+        spec: {
+          clusterIP: '10.96.0.10',
+          selector: { 'k8s-app': 'kube-dns' },
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+            { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+          ],
+        },
+      },
+    ],
+    [
+      R.daemonsets,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'kube-proxy', namespace: ns, labels: { 'k8s-app': 'kube-proxy' } },
+        spec: {
+          selector: { matchLabels: { 'k8s-app': 'kube-proxy' } },
+          template: {
+            metadata: { labels: { 'k8s-app': 'kube-proxy' } },
+            spec: {
+              priorityClassName: 'system-node-critical',
+              serviceAccountName: 'kube-proxy',
+              hostNetwork: true,
+              tolerations: [{ operator: 'Exists' }],
+              nodeSelector: { 'kubernetes.io/os': 'linux' },
+              containers: [
+                {
+                  name: 'kube-proxy',
+                  image: 'registry.k8s.io/kube-proxy:v1.32.0',
+                  command: ['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf', '--hostname-override=$(NODE_NAME)'],
+                  env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
+                  securityContext: { privileged: true },
+                  volumeMounts: [{ name: 'kube-proxy', mountPath: '/var/lib/kube-proxy' }],
+                },
+              ],
+              volumes: [{ name: 'kube-proxy', configMap: { name: 'kube-proxy' } }],
+            },
+          },
+        },
+      },
+    ],
+  ];
 }
 
 function nodeObject(name: string, index: number): KObject {

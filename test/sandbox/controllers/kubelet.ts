@@ -112,7 +112,8 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
           self()?.enqueue(`${ns}/${name}`, Math.max(20, timing.startMs - (Date.now() - started)));
           return;
         }
-        const podIP = allocate(nodeIndex + 1, node.metadata.name);
+        // Host-network pods share the node's address.
+        const podIP = pod.spec.hostNetwork ? hostIP : allocate(nodeIndex + 1, node.metadata.name);
         status.phase = 'Running';
         status.podIP = podIP;
         status.podIPs = [{ ip: podIP }];
