@@ -1,4 +1,4 @@
-import { ENTRY_SIZE, ID_SIZE, INDEX_MAGIC, INDEX_VERSION, Reader, type BlobKind } from './format';
+import { BLOB_KINDS, ENTRY_SIZE, ID_SIZE, INDEX_MAGIC, INDEX_VERSION, kindCode, Reader, type BlobKind } from './format';
 import { decodeEntry, encodeEntry, type PackEntry } from './pack';
 
 /** Where one blob is stored. */
@@ -69,43 +69,133 @@ export function decodeIndex(body: Buffer, name: string): IndexFileContent {
 /**
  * All index files merged: blob id → location. A blob stored twice (two
  * writers raced) keeps its first location; either copy is valid.
+ *
+ * The index is the one structure that grows with the repository, so it is
+ * kept in flat typed arrays (about 60 bytes per blob, no object per blob)
+ * with an open-addressing hash table over the ids, which are uniformly
+ * distributed (SHA-256 or HMAC outputs) and are used directly as hashes.
  */
 export class MasterIndex {
-  private readonly map = new Map<string, BlobLocation>();
+  private packIds: string[] = [];
+  private packNumbers = new Map<string, number>();
+  private ids = Buffer.alloc(0);
+  /** Per entry: pack number, offset, length, rawLength. */
+  private meta = new Uint32Array(0);
+  private kinds = new Uint8Array(0);
+  private count = 0;
+  /** Slot → entry number + 1 (0 = empty). */
+  private table = new Uint32Array(1024);
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   add(pack: string, entries: Iterable<PackEntry>): void {
+    let packNo = this.packNumbers.get(pack);
     for (const e of entries) {
-      if (!this.map.has(e.id)) {
-        this.map.set(e.id, { kind: e.kind, pack, offset: e.offset, length: e.length, rawLength: e.rawLength });
+      const id = Buffer.from(e.id, 'hex');
+      if (id.length !== ID_SIZE) throw new Error(`invalid blob id "${e.id}"`);
+      if (this.find(id) >= 0) continue;
+      if (packNo === undefined) {
+        packNo = this.packIds.push(pack) - 1;
+        this.packNumbers.set(pack, packNo);
       }
+      this.reserve(this.count + 1);
+      const n = this.count++;
+      id.copy(this.ids, n * ID_SIZE);
+      this.meta[n * 4] = packNo;
+      this.meta[n * 4 + 1] = e.offset;
+      this.meta[n * 4 + 2] = e.length;
+      this.meta[n * 4 + 3] = e.rawLength;
+      this.kinds[n] = kindCode(e.kind);
+      this.insert(n);
     }
   }
 
   get(id: string): BlobLocation | undefined {
-    return this.map.get(id);
+    const n = this.lookup(id);
+    return n < 0 ? undefined : this.location(n);
   }
 
   has(id: string): boolean {
-    return this.map.has(id);
+    return this.lookup(id) >= 0;
   }
 
-  entries(): IterableIterator<[string, BlobLocation]> {
-    return this.map.entries();
+  *entries(): IterableIterator<[string, BlobLocation]> {
+    for (let n = 0; n < this.count; n++) yield [this.idAt(n), this.location(n)];
   }
 
   /** Entries grouped by pack, in pack order. */
   byPack(): Map<string, PackEntry[]> {
     const out = new Map<string, PackEntry[]>();
-    for (const [id, l] of this.map) {
+    for (const [id, l] of this.entries()) {
       let list = out.get(l.pack);
       if (!list) out.set(l.pack, (list = []));
       list.push({ kind: l.kind, id, offset: l.offset, length: l.length, rawLength: l.rawLength });
     }
     for (const list of out.values()) list.sort((a, b) => a.offset - b.offset);
     return out;
+  }
+
+  private idAt(n: number): string {
+    return this.ids.toString('hex', n * ID_SIZE, (n + 1) * ID_SIZE);
+  }
+
+  private location(n: number): BlobLocation {
+    return {
+      kind: BLOB_KINDS[this.kinds[n]],
+      pack: this.packIds[this.meta[n * 4]],
+      offset: this.meta[n * 4 + 1],
+      length: this.meta[n * 4 + 2],
+      rawLength: this.meta[n * 4 + 3],
+    };
+  }
+
+  private lookup(id: string): number {
+    if (id.length !== ID_SIZE * 2) return -1;
+    const b = Buffer.from(id, 'hex');
+    return b.length === ID_SIZE ? this.find(b) : -1;
+  }
+
+  private find(id: Buffer): number {
+    const mask = this.table.length - 1;
+    for (let slot = id.readUInt32BE(0) & mask; ; slot = (slot + 1) & mask) {
+      const v = this.table[slot];
+      if (v === 0) return -1;
+      const n = v - 1;
+      if (this.ids.compare(id, 0, ID_SIZE, n * ID_SIZE, (n + 1) * ID_SIZE) === 0) return n;
+    }
+  }
+
+  private insert(n: number): void {
+    // Keep the table at most half full so probes stay short.
+    if ((this.count + 1) * 2 > this.table.length) {
+      this.table = new Uint32Array(this.table.length * 2);
+      for (let k = 0; k < this.count; k++) this.place(k);
+    } else {
+      this.place(n);
+    }
+  }
+
+  private place(n: number): void {
+    const mask = this.table.length - 1;
+    let slot = this.ids.readUInt32BE(n * ID_SIZE) & mask;
+    while (this.table[slot] !== 0) slot = (slot + 1) & mask;
+    this.table[slot] = n + 1;
+  }
+
+  private reserve(entries: number): void {
+    const cap = this.kinds.length;
+    if (entries <= cap) return;
+    const next = Math.max(1024, cap * 2, entries);
+    const ids = Buffer.alloc(next * ID_SIZE);
+    this.ids.copy(ids);
+    this.ids = ids;
+    const meta = new Uint32Array(next * 4);
+    meta.set(this.meta);
+    this.meta = meta;
+    const kinds = new Uint8Array(next);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
   }
 }

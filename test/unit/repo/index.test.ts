@@ -33,4 +33,27 @@ describe('index files', () => {
     assert.equal(grouped.get(a)?.length, 1);
     assert.equal(grouped.get(b)?.length, 1);
   });
+
+  it('finds every one of 200,000 blobs and none that is absent', () => {
+    const idx = new MasterIndex();
+    const packs = Array.from({ length: 200 }, rid);
+    const ids: string[] = [];
+    for (let p = 0; p < packs.length; p++) {
+      const entries: PackEntry[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const id = rid();
+        ids.push(id);
+        entries.push({ kind: 'data', id, offset: i * 100, length: 100, rawLength: p });
+      }
+      idx.add(packs[p], entries);
+    }
+    assert.equal(idx.size, 200_000);
+    for (let i = 0; i < ids.length; i += 7) {
+      const l = idx.get(ids[i]);
+      assert.ok(l && l.pack === packs[Math.floor(i / 1000)] && l.offset === (i % 1000) * 100 && l.rawLength === Math.floor(i / 1000));
+    }
+    for (let i = 0; i < 10_000; i++) assert.equal(idx.has(rid()), false);
+    assert.equal(idx.has('not-an-id'), false);
+    assert.equal(idx.byPack().get(packs[3])?.length, 1000);
+  });
 });
