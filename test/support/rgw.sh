@@ -101,7 +101,7 @@ rgw data = $BASE/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 64
 CONF
-  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" "$BASE/monmap" >/dev/null
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" "$BASE/monmap" >/dev/null || fail "monmaptool failed"
   ceph-mon "${CONF[@]}" -i a --mkfs --monmap "$BASE/monmap" >"$BASE/log/mon-mkfs.out" 2>&1 || fail "monitor mkfs failed"
   spawn mon ceph-mon "${CONF[@]}" -i a -f
 
@@ -113,8 +113,8 @@ CONF
   # radosgw creates missing pools itself, but each creation stalls ~2 s.
   local pool
   for pool in .rgw.root default.rgw.{log,control,meta,buckets.index,buckets.data,buckets.non-ec}; do
-    ceph "${CONF[@]}" osd pool create "$pool" 8 8 >/dev/null 2>&1
-    ceph "${CONF[@]}" osd pool application enable "$pool" rgw >/dev/null 2>&1
+    ceph "${CONF[@]}" osd pool create "$pool" 8 8 >/dev/null 2>&1 || true
+    ceph "${CONF[@]}" osd pool application enable "$pool" rgw >/dev/null 2>&1 || true
   done
   local up=
   for _ in $(seq 600); do
