@@ -132,14 +132,22 @@ export async function restoreToDirectory(
   for (const { rel, entry } of deferredLinks) {
     const local = path.join(targetDir, ...rel.split('/'));
     if (entry.type === 'hardlink') {
-      const source = restored.get(entry.target ?? '');
-      if (!source) {
-        result.skipped.push({ path: '/' + rel, reason: `hard link to /${entry.target}, which is not part of this restore` });
+      const target = entry.target ?? '';
+      const source = restored.get(target);
+      if (source) {
+        await fs.promises.rm(local, { force: true });
+        await fs.promises.link(source, local);
+        result.hardlinks++;
         continue;
       }
-      await fs.promises.rm(local, { force: true });
-      await fs.promises.link(source, local);
-      result.hardlinks++;
+      // Its partner lies outside what is restored: this name gets the content itself.
+      const content = await lookupPath(loader, root.tree, root.root, volumePathSegments(target));
+      if (content?.type !== 'file') {
+        result.skipped.push({ path: '/' + rel, reason: `hard link to /${target}, which is not a file in the snapshot` });
+        continue;
+      }
+      await writeFile(local, content, rel);
+      restored.set(target, local);
       continue;
     }
     const linkTarget = entry.target ?? '';

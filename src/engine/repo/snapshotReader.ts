@@ -216,8 +216,6 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
     const top = await lookupPath(loader, root.tree, root.root, base);
     if (!top) throw new SnapshotNotFoundError(`volume ${volume.namespace}/${volume.pvc} has no /${base.join('/')}`);
     const prefix = base.join('/');
-    const inside = (volPath: string): string | undefined =>
-      prefix === '' ? volPath : volPath === prefix ? '' : volPath.startsWith(prefix + '/') ? volPath.slice(prefix.length + 1) : undefined;
     // Volume path of a file → archive path where its content was written.
     const written = new Map<string, string>();
     // Volume path of a not-yet-written file → archive path of a hard link that already carried its content.
@@ -263,7 +261,7 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
           const targetEntry = await lookupPath(loader, root.tree, root.root, volumePathSegments(target));
           if (targetEntry?.type !== 'file') throw new Error(`hard link /${volPath} points at /${target}, which is not a file in the snapshot`);
           yield* content(targetEntry, archivePath);
-          if (inside(target) !== undefined) carried.set(target, archivePath);
+          carried.set(target, archivePath);
           break;
         }
       }

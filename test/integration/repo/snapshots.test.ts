@@ -24,6 +24,7 @@ import {
   volumeTarStream,
 } from '../../../src/engine/repo/api';
 import { LocalBackend } from '../../../src/engine/storage';
+import { tarEnd, tarHeader, tarPadding } from '../../../src/engine/repo/tar';
 import { diffTrees, generateDataset, hashFile, hashTree, treeBytes, type DatasetSummary } from '../../support/datagen';
 
 function tarOf(dir: string): Readable {
@@ -193,19 +194,66 @@ describe('snapshots on a local repository', function () {
     const result = await restoreToDirectory(repo, first, volume, out);
     assert.deepEqual(result.skipped, []);
     assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
+    assert.equal(fs.statSync(path.join(out, 'special', 'hardlink-to-largest')).ino, fs.statSync(path.join(out, data.largest.path)).ino);
+
+    const sub = path.join(work, 'restored-special');
+    const partial = await restoreToDirectory(repo, first, volume, sub, { subPath: '/special' });
+    // Restored alone, the hard link carries the content; the symlink would point outside the target and is refused.
+    assert.equal(await hashFile(path.join(sub, 'hardlink-to-largest')), await hashFile(path.join(src, data.largest.path)));
+    assert.deepEqual(partial.skipped.map((s) => s.path), ['/link-to-largest']);
+    assert.ok(!fs.existsSync(path.join(sub, 'link-to-largest')));
+  });
+
+  it('never writes outside the restore directory, whatever the archive held', async function () {
+    const base = { uid: process.getuid!(), gid: process.getgid!(), uname: '', gname: '', mtime: 1_700_000_000 };
+    const body = Buffer.from('content\n');
+    const fileEntry = (name: string): Buffer[] => [
+      tarHeader({ ...base, path: name, type: 'file', mode: 0o644, size: body.length }, name),
+      body,
+      tarPadding(body.length),
+    ];
+    const archive = Buffer.concat([
+      ...fileEntry('../escape.txt'),
+      ...fileEntry('ok.txt'),
+      tarHeader({ ...base, path: 'up', type: 'symlink', mode: 0o777, size: 0, linkTarget: '../../etc' }, 'up'),
+      tarHeader({ ...base, path: 'abs', type: 'symlink', mode: 0o777, size: 0, linkTarget: '/etc/passwd' }, 'abs'),
+      tarHeader({ ...base, path: 'planted', type: 'dir', mode: 0o755, size: 0 }, 'planted'),
+      ...fileEntry('planted/inside.txt'),
+      tarEnd(),
+    ]);
+    const w = await SnapshotWriter.begin(repo, { cluster: 'hostile', scope: {} });
+    await w.addVolume({ namespace: 'evil', pvc: 'data' }, Readable.from([archive]));
+    const snap = await w.commit();
+    assert.ok(snap.warnings.some((m) => /skipped "\.\.\/escape\.txt": the path leads outside the volume/.test(m)), snap.warnings.join('; '));
+
+    const target = path.join(work, 'safe-target');
+    const result = await restoreToDirectory(repo, snap.id, { namespace: 'evil', pvc: 'data' }, target);
+    assert.deepEqual(result.skipped.map((x) => x.path).sort(), ['/abs', '/up']);
+    assert.ok(fs.existsSync(path.join(target, 'ok.txt')));
+    assert.ok(!fs.existsSync(path.join(work, 'escape.txt')));
+
+    // A symlink already in the target must not redirect writes.
+    const outside = path.join(work, 'outside');
+    fs.mkdirSync(outside);
+    const second = path.join(work, 'planted-target');
+    fs.mkdirSync(second);
+    fs.symlinkSync(outside, path.join(second, 'planted'));
+    await assert.rejects(restoreToDirectory(repo, snap.id, { namespace: 'evil', pvc: 'data' }, second), /refusing to write through it/);
+    assert.deepEqual(fs.readdirSync(outside), []);
   });
 
   it('refuses to commit a snapshot whose volume stream is truncated or not tar', async function () {
     const chunks: Buffer[] = [];
     for await (const c of tarOf(path.join(src, 'special'))) chunks.push(c as Buffer);
     const whole = Buffer.concat(chunks);
+    const countBefore = (await listSnapshots(repo)).length;
     for (const bad of [whole.subarray(0, Math.floor(whole.length / 2) + 7), Buffer.alloc(8192, 'garbage ')]) {
       const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: { namespaces: ['shop'] } });
       await w.addResource(configMap);
       await assert.rejects(w.addVolume(volume, Readable.from([bad])), /volume shop\/data: .*(truncated|not a tar stream).*will not be committed/);
       await assert.rejects(w.commit(), /snapshot not committed: volume shop\/data/);
     }
-    assert.equal((await listSnapshots(repo)).length, 1, 'no snapshot was added');
+    assert.equal((await listSnapshots(repo)).length, countBefore, 'no snapshot was added');
   });
 
   it('prune after delete removes what only the deleted snapshot used and keeps shared data; verify is clean', async function () {
@@ -227,10 +275,11 @@ describe('snapshots on a local repository', function () {
     const configBlob = (await readCatalog(repo, first)).resources.find((r) => r.kind === 'ConfigMap')!.blob;
     assert.ok(firstEtcdChunks.every((c) => repo.hasBlob(c)));
 
-    const dry = await prune(repo, { dryRun: true });
-    assert.equal(dry.blobsRemoved, 0, 'nothing is unreferenced while both snapshots exist');
-
     await deleteSnapshot(repo, first);
+    const dry = await prune(repo, { dryRun: true, repackBelowUsedFraction: 1 });
+    assert.ok(dry.blobsRemoved >= firstEtcdChunks.length + 1, `a dry run reports ${dry.blobsRemoved} blobs to remove`);
+    assert.ok(firstEtcdChunks.every((c) => repo.hasBlob(c)), 'and removes none');
+
     const before = await treeBytes(path.join(work, 'repo', 'data'));
     // Repack every pack that holds garbage, so the freed space shows on disk.
     const report = await prune(repo, { repackBelowUsedFraction: 1 });
@@ -245,7 +294,7 @@ describe('snapshots on a local repository', function () {
     repo = await Repository.open(new LocalBackend(path.join(work, 'repo')), { passphrase: 'correct horse' });
     const check = await verify(repo, { readData: true });
     assert.deepEqual(check.errors, []);
-    assert.equal(check.snapshots, 1);
+    assert.equal(check.snapshots, 2, 'the second snapshot and the one of a hostile archive remain');
     assert.equal(await sha(await openFile(repo, second.id, volume, data.largest.path)), await hashFile(path.join(src, data.largest.path)));
     const out = path.join(work, 'restored-second');
     await restoreToDirectory(repo, second.id, volume, out);
