@@ -206,6 +206,8 @@ export interface DatasetOptions {
   maxFileBytes?: number;
   /** Include the special entries (empty dir, symlink, odd names); default true. */
   specials?: boolean;
+  /** Shares of what is left after small/ (default random 0.5, shared 0.25, text 0.25). */
+  mix?: { random: number; shared: number; text: number };
 }
 
 export interface DatasetSummary {
@@ -251,9 +253,10 @@ export async function generateDataset(dir: string, options: DatasetOptions): Pro
   }
 
   const rest = Math.max(0, total - smallBytes);
+  const mix = options.mix ?? { random: 0.5, shared: 0.25, text: 0.25 };
   // random/: the first one is the largest file of the set.
   const randomFiles: string[] = [];
-  let budget = Math.floor(rest * 0.5);
+  let budget = Math.floor(rest * mix.random);
   for (let i = 0; budget > 0; i++) {
     const size = Math.min(budget, i === 0 ? maxFile : rng.logInt(1024, maxFile));
     const rel = `random/r${String(i).padStart(3, '0')}.bin`;
@@ -264,7 +267,7 @@ export async function generateDataset(dir: string, options: DatasetOptions): Pro
   }
 
   // shared/: edited copies; an edit every few MiB keeps most chunks shared.
-  budget = Math.floor(rest * 0.25);
+  budget = Math.floor(rest * mix.shared);
   for (let i = 0; budget > 0 && i < randomFiles.length * 4; i++) {
     const source = randomFiles[i % randomFiles.length];
     const srcSize = sizes.get(source) ?? 0;
@@ -286,7 +289,7 @@ export async function generateDataset(dir: string, options: DatasetOptions): Pro
   }
 
   // text/: compressible.
-  budget = Math.floor(rest * 0.25);
+  budget = Math.floor(rest * mix.text);
   for (let i = 0; budget > 0; i++) {
     const size = Math.min(budget, rng.logInt(1024, Math.min(maxFile, 32 * MiB)));
     const rel = `text/t${String(i).padStart(3, '0')}.log`;
