@@ -133,6 +133,19 @@ describe('sandbox clusters (startSandbox: prod seeded, dev empty; kubectl and cl
     assert.match(sts.status.updateRevision, /^db-/);
   });
 
+  it('records the events kubectl describe shows', async () => {
+    const events = JSON.parse(await kubectlOk('get', 'events', '-n', 'shop', '-o', 'json')).items as any[];
+    const about = (kind: string, name: string) => events.filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name).map((e) => e.reason);
+    // db-0 may first wait for its claim to bind (FailedScheduling), as on a real cluster.
+    assert.deepEqual(about('Pod', 'db-0').filter((r) => r !== 'FailedScheduling').sort(), ['Created', 'Pulled', 'Scheduled', 'Started']);
+    assert.deepEqual(about('StatefulSet', 'db'), ['SuccessfulCreate', 'SuccessfulCreate']);
+    assert.ok(about('PersistentVolumeClaim', 'data-db-0').includes('ProvisioningSucceeded'));
+    assert.deepEqual(about('Deployment', 'api'), ['ScalingReplicaSet']);
+    const describe = await kubectlOk('describe', 'pod', 'db-0', '-n', 'shop');
+    assert.match(describe, /Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned shop\/db-0 to sandbox-prod-node-\d/);
+    assert.match(describe, /Normal\s+Started\s+\S+\s+kubelet\s+Started container postgres/);
+  });
+
   it('gives every namespace its default ServiceAccount and kube-root-ca.crt, and Services their endpoints', async () => {
     const prod = sandbox.clusters.get('prod')!;
     const created = await run('kubectl', ['apply', '-f', '-'], { env: { KUBECONFIG: sandbox.kubeconfigPath }, input: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n' });

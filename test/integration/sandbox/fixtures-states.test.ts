@@ -102,6 +102,8 @@ describe('sandbox fidelity: kubernetes/examples manifests reach real-cluster sta
     assert.deepEqual(pods.map((p) => [p.NAME, p.READY, p.STATUS]), [['pod/cassandra-0', '0/1', 'Pending']]);
     const provisioner = (await kubectl('get', 'pvc', 'cassandra-data-cassandra-0', '-n', 'cassandra', '-o', 'jsonpath={.metadata.annotations.volume\\.kubernetes\\.io/storage-provisioner}')).stdout;
     assert.equal(provisioner, 'k8s.io/minikube-hostpath');
+    const events = JSON.parse((await kubectl('get', 'events', '-n', 'cassandra', '--field-selector', 'involvedObject.name=cassandra-data-cassandra-0', '-o', 'json')).stdout).items;
+    assert.ok(events.some((e: any) => e.reason === 'ExternalProvisioning' && e.message.includes("external provisioner 'k8s.io/minikube-hostpath'")));
   });
 
   it('tensorflow serving: a claim naming a class-less PersistentVolume stays Pending under the default class, and its pod too', async () => {

@@ -1,5 +1,6 @@
 import type { KObject, ObjectApi } from '../contract';
 import { parseCron } from './cron';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { R, clone, errorCode, isControlledBy, isNotFound, jsonEqual, now, ownerRef } from './resources';
@@ -63,6 +64,7 @@ export function cronJobController(api: ObjectApi): ControllerSpec {
           };
           try {
             active.push(await api.create(R.jobs, job));
+            await recordEvent(api, cj, 'Normal', 'SuccessfulCreate', `Created job ${jobName}`, { component: 'cronjob-controller' });
           } catch (err) {
             if (errorCode(err) !== 409) throw err;
           }

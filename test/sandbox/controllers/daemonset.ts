@@ -1,5 +1,6 @@
 import type { KObject, ObjectApi } from '../contract';
 import { templateHash } from './hash';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { deletePod, isPodActive, isPodReady, ownedPods, podFromTemplate } from './pods';
@@ -71,7 +72,9 @@ export function daemonSetController(api: ObjectApi): ControllerSpec {
           { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
           { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
         ];
-        keep.push(await api.create(R.pods, pod));
+        const created = await api.create(R.pods, pod);
+        keep.push(created);
+        await recordEvent(api, ds, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, { component: 'daemonset-controller' });
       }
       const ready = keep.filter(isPodReady).length;
       const status = JSON.parse(

@@ -1,10 +1,12 @@
 import type { KObject, ObjectApi } from '../contract';
 import { templateHash } from './hash';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { R, clone, isControlledBy, isNotFound, isTerminating, jsonEqual, ownerRef, setCondition, type Condition } from './resources';
 
 const REVISION = 'deployment.kubernetes.io/revision';
+const SOURCE = { component: 'deployment-controller' };
 
 function revisionOf(rs: KObject): number {
   return Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
@@ -68,6 +70,7 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
           },
         };
         newRS = await api.create(R.replicasets, rs);
+        await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${newRS.metadata.name} from 0 to ${desired}`, SOURCE);
         all.push(newRS);
         created = true;
       } else if (revisionOf(newRS) < maxRevision) {
@@ -81,6 +84,8 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
       const olds = all.filter((rs) => rs.metadata.uid !== newRS!.metadata.uid);
       if (!paused) {
         if ((newRS.spec?.replicas ?? 0) !== desired || newRS.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(desired)) {
+          const from = newRS.spec?.replicas ?? 0;
+          if (from !== desired) await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled ${desired > from ? 'up' : 'down'} replica set ${newRS.metadata.name} from ${from} to ${desired}`, SOURCE);
           newRS = await api.update(R.replicasets, {
             ...newRS,
             metadata: {
@@ -103,6 +108,7 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
           keepOld -= want;
           if ((rs.spec?.replicas ?? 0) !== want) {
             await api.update(R.replicasets, { ...rs, spec: { ...rs.spec, replicas: want } });
+            await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled ${want > (rs.spec?.replicas ?? 0) ? 'up' : 'down'} replica set ${rs.metadata.name} from ${rs.spec?.replicas ?? 0} to ${want}`, SOURCE);
             rs.spec = { ...rs.spec, replicas: want };
           }
         }

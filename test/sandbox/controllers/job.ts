@@ -1,4 +1,5 @@
 import type { ObjectApi } from '../contract';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { isPodReady, ownedPods, podFromTemplate } from './pods';
@@ -37,7 +38,9 @@ export function jobController(api: ObjectApi): ControllerSpec {
             'controller-uid': job.metadata.uid ?? '',
             'job-name': name,
           });
-          active = [...active, await api.create(R.pods, pod)];
+          const created = await api.create(R.pods, pod);
+          active = [...active, created];
+          await recordEvent(api, job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, { component: 'job-controller' });
         }
       }
       let conditions = job.status?.conditions;
@@ -65,6 +68,7 @@ export function jobController(api: ObjectApi): ControllerSpec {
       );
       if (jsonEqual(status, job.status ?? {})) return;
       await api.updateStatus(R.jobs, { ...job, status });
+      if (!finished && succeeded >= completions) await recordEvent(api, job, 'Normal', 'Completed', 'Job completed', { component: 'job-controller' });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectApi } from '../contract';
+import { recordEvent } from './events';
 import type { ControllerSpec, RunningController } from './loop';
 import { R, clone, controllerOf, isNotFound, jsonEqual, now, setCondition } from './resources';
 
@@ -147,6 +148,12 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
         }));
         const clean = JSON.parse(JSON.stringify(status));
         await api.updateStatus(R.pods, { ...pod, status: clean });
+        const source = { component: 'kubelet', host: node.metadata.name };
+        for (const c of [...inits, ...containers]) {
+          await recordEvent(api, pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, source);
+          await recordEvent(api, pod, 'Normal', 'Created', `Created container: ${c.name}`, source);
+          await recordEvent(api, pod, 'Normal', 'Started', `Started container ${c.name}`, source);
+        }
         if (isJob) self()?.enqueue(`${ns}/${name}`, timing.jobRunMs);
         return;
       }

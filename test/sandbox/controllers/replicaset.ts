@@ -1,4 +1,5 @@
 import type { ObjectApi, ResourceKey } from '../contract';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { deletePod, isPodActive, isPodReady, ownedPods, podFromTemplate, scaleDownOrder } from './pods';
@@ -21,11 +22,16 @@ function replicaController(api: ObjectApi, key: ResourceKey, kind: string, name:
       if (pods.length < desired) {
         for (let i = pods.length; i < desired; i++) {
           const pod = podFromTemplate(rs, rs.spec?.template, { generateName: `${objName}-` });
-          pods.push(await api.create(R.pods, pod));
+          const created = await api.create(R.pods, pod);
+          pods.push(created);
+          await recordEvent(api, rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, { component: `${name}-controller` });
         }
       } else if (pods.length > desired) {
         const victims = scaleDownOrder(pods).slice(0, pods.length - desired);
-        for (const v of victims) await deletePod(api, v);
+        for (const v of victims) {
+          await deletePod(api, v);
+          await recordEvent(api, rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${v.metadata.name}`, { component: `${name}-controller` });
+        }
         const gone = new Set(victims.map((v) => v.metadata.uid));
         pods = pods.filter((p) => !gone.has(p.metadata.uid));
       }

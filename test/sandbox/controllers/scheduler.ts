@@ -1,4 +1,5 @@
 import type { KObject, ObjectApi } from '../contract';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { parseQuantity } from './storage';
 import { R, clone, isTerminating, jsonEqual, now, setCondition } from './resources';
@@ -129,6 +130,7 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
       status.phase = status.phase ?? 'Pending';
       status.conditions = setCondition(status.conditions, { type: 'PodScheduled', status: 'True', lastProbeTime: null });
       await api.updateStatus(R.pods, { ...bound, status });
+      await recordEvent(api, bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node.metadata.name}`, { component: 'default-scheduler' });
     },
   };
 }
@@ -186,4 +188,5 @@ async function unschedulable(api: ObjectApi, pod: KObject, message: string, isUn
   if (jsonEqual(status, pod.status ?? {})) return;
   status.conditions.find((c: any) => c.type === 'PodScheduled').lastTransitionTime ??= now();
   await api.updateStatus(R.pods, { ...pod, status });
+  await recordEvent(api, pod, 'Warning', 'FailedScheduling', message, { component: 'default-scheduler' });
 }

@@ -1,11 +1,13 @@
 import type { KObject, ObjectApi } from '../contract';
 import { templateHash } from './hash';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { ownerKeys } from './loop';
 import { deletePod, isPodActive, isPodReady, ownedPods, podFromTemplate } from './pods';
 import { R, errorCode, isTerminating, jsonEqual, ownerRef } from './resources';
 
 const REVISION_LABEL = 'controller-revision-hash';
+const SOURCE = { component: 'statefulset-controller' };
 
 /**
  * StatefulSet → pods NAME-0..N-1 created in order (each waits for the one
@@ -61,6 +63,7 @@ export function statefulSetController(api: ObjectApi): ControllerSpec {
         pod.spec.volumes = [...claimVolumes, ...(pod.spec.volumes ?? []).filter((v: { name: string }) => !names.has(v.name))];
         try {
           byOrdinal.set(i, await api.create(R.pods, pod));
+          await recordEvent(api, sts, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${name} successful`, SOURCE);
         } catch (err) {
           if (errorCode(err) !== 409) throw err;
         }
@@ -70,6 +73,7 @@ export function statefulSetController(api: ObjectApi): ControllerSpec {
       const extra = [...byOrdinal.keys()].filter((i) => i >= desired).sort((a, b) => b - a);
       for (const i of parallel ? extra : extra.slice(0, 1)) {
         await deletePod(api, byOrdinal.get(i)!);
+        await recordEvent(api, sts, 'Normal', 'SuccessfulDelete', `delete Pod ${name}-${i} in StatefulSet ${name} successful`, SOURCE);
         byOrdinal.delete(i);
       }
       // Rolling update: replace the highest stale pod once every other pod is ready.
@@ -130,6 +134,7 @@ async function ensureClaims(api: ObjectApi, sts: KObject, ordinal: number): Prom
     };
     try {
       await api.create(R.pvcs, pvc);
+      await recordEvent(api, sts, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${sts.metadata.name}-${ordinal} in StatefulSet ${sts.metadata.name} success`, SOURCE);
     } catch (err) {
       if (errorCode(err) !== 409) throw err;
     }

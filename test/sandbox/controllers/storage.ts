@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { KObject, ObjectApi } from '../contract';
+import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
 import { HOSTPATH_DRIVER, HostDirs, copyTree } from './hostdirs';
 import { R, clone, errorCode, isNotFound, isTerminating, jsonEqual } from './resources';
@@ -81,7 +82,10 @@ export function persistentVolumeClaimController(api: ObjectApi, dirs: HostDirs):
       candidates.sort((a, b) => parseQuantity(a.spec?.capacity?.storage) - parseQuantity(b.spec?.capacity?.storage));
       if (candidates[0]) return bind(api, pvc, candidates[0], true);
       const cls = className ? await api.get(R.storageclasses, undefined, className) : undefined;
-      if (!cls) return setPhase(api, pvc, 'Pending');
+      if (!cls) {
+        if (className) await recordEvent(api, pvc, 'Warning', 'ProvisioningFailed', `storageclass.storage.k8s.io "${className}" not found`, { component: 'persistentvolume-controller' });
+        return setPhase(api, pvc, 'Pending');
+      }
       if (pvc.metadata.annotations?.['volume.kubernetes.io/storage-provisioner'] !== cls.provisioner) {
         await api.update(R.pvcs, {
           ...pvc,
@@ -90,6 +94,11 @@ export function persistentVolumeClaimController(api: ObjectApi, dirs: HostDirs):
             annotations: { ...(pvc.metadata.annotations ?? {}), 'volume.beta.kubernetes.io/storage-provisioner': cls.provisioner, 'volume.kubernetes.io/storage-provisioner': cls.provisioner },
           },
         });
+        if (cls.provisioner !== HOSTPATH_DRIVER) {
+          await recordEvent(api, pvc, 'Normal', 'ExternalProvisioning', `Waiting for a volume to be created either by the external provisioner '${cls.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`, { component: 'persistentvolume-controller' });
+        } else {
+          await recordEvent(api, pvc, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${ns}/${name}"`, { component: `${HOSTPATH_DRIVER}_sandbox` });
+        }
         return;
       }
       if (cls.provisioner !== HOSTPATH_DRIVER) return setPhase(api, pvc, 'Pending');
@@ -125,6 +134,7 @@ export function persistentVolumeClaimController(api: ObjectApi, dirs: HostDirs):
       let created: KObject;
       try {
         created = await api.create(R.pvs, pv);
+        await recordEvent(api, pvc, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pvName}`, { component: `${HOSTPATH_DRIVER}_sandbox` });
       } catch (err) {
         if (errorCode(err) !== 409) throw err;
         created = (await api.get(R.pvs, undefined, pvName))!;
