@@ -234,8 +234,13 @@ reclaimPolicy: Retain
     await kubectlOk('wait', '--for=jsonpath={.status.phase}=Running', 'pod/waits', '-n', 'work', '--timeout=60s');
     const pv = await jsonpath(['get', 'pvc', 'late', '-n', 'work'], '{.spec.volumeName}');
     assert.equal(await jsonpath(['get', 'pv', pv], '{.spec.claimRef.name} {.status.phase} {.spec.persistentVolumeReclaimPolicy}'), 'late Bound Retain');
+    assert.equal(await jsonpath(['get', 'pvc', 'late', '-n', 'work'], '{.metadata.finalizers}'), '["kubernetes.io/pvc-protection"]');
+    // A claim in use is only marked for deletion (kubectl shows Terminating) until its pod is gone.
+    await kubectlOk('delete', 'pvc', 'late', '-n', 'work', '--wait=false');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(parseTable(await kubectlOk('get', 'pvc', 'late', '-n', 'work'))[0].STATUS, 'Terminating');
     await kubectlOk('delete', 'pod', 'waits', '-n', 'work', '--wait=true');
-    await kubectlOk('delete', 'pvc', 'late', '-n', 'work', '--wait=true');
+    await waitFor('the claim to go with its pod', async () => (await kubectl('get', 'pvc', 'late', '-n', 'work')).code !== 0 || undefined, 30_000);
     await waitFor('the retained volume to be Released', async () => (await jsonpath(['get', 'pv', pv], '{.status.phase}')) === 'Released' || undefined, 30_000);
   });
 

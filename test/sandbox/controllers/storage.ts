@@ -6,6 +6,8 @@ import { HOSTPATH_DRIVER, HostDirs, copyTree } from './hostdirs';
 import { R, clone, errorCode, isNotFound, isTerminating, jsonEqual } from './resources';
 
 const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
+const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
+const PV_PROTECTION = 'kubernetes.io/pv-protection';
 
 /** Quantity → bytes, enough for storage sizes (Ki/Mi/Gi/Ti, k/M/G/T, plain). */
 export function parseQuantity(q: unknown): number {
@@ -48,10 +50,28 @@ export function persistentVolumeClaimController(api: ObjectApi, dirs: HostDirs):
         key: R.storageclasses,
         map: async () => (await api.list(R.pvcs)).filter((c) => c.status?.phase !== 'Bound').map((c) => `${c.metadata.namespace}/${c.metadata.name}`),
       },
+      {
+        key: R.pods,
+        map: (pod) => (pod.spec?.volumes ?? []).filter((v: any) => v.persistentVolumeClaim?.claimName).map((v: any) => `${pod.metadata.namespace}/${v.persistentVolumeClaim.claimName}`),
+      },
     ],
     async reconcile(ns, name) {
       const pvc = await api.get(R.pvcs, ns, name);
-      if (!pvc || isTerminating(pvc)) return;
+      if (!pvc) return;
+      if (isTerminating(pvc)) {
+        // Storage-object-in-use protection: a claim goes only once no pod uses it.
+        if (!pvc.metadata.finalizers?.includes(PVC_PROTECTION)) return;
+        const pods = await api.list(R.pods, ns);
+        const inUse = pods.some(
+          (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === name),
+        );
+        if (!inUse) await api.update(R.pvcs, { ...pvc, metadata: { ...pvc.metadata, finalizers: pvc.metadata.finalizers.filter((f) => f !== PVC_PROTECTION) } });
+        return;
+      }
+      if (!pvc.metadata.finalizers?.includes(PVC_PROTECTION)) {
+        await api.update(R.pvcs, { ...pvc, metadata: { ...pvc.metadata, finalizers: [...(pvc.metadata.finalizers ?? []), PVC_PROTECTION] } });
+        return;
+      }
       if (pvc.spec?.volumeName && pvc.status?.phase === 'Bound') {
         const pv = await api.get(R.pvs, undefined, pvc.spec.volumeName);
         if (pv && pv.spec?.claimRef?.uid === pvc.metadata.uid) {
@@ -212,7 +232,18 @@ export function persistentVolumeController(api: ObjectApi, dirs: HostDirs): Cont
       const pv = await api.get(R.pvs, undefined, name);
       if (!pv) return;
       const ref = pv.spec?.claimRef;
-      if (isTerminating(pv)) return;
+      if (isTerminating(pv)) {
+        // A bound volume goes only once its claim is gone.
+        if (!pv.metadata.finalizers?.includes(PV_PROTECTION)) return;
+        const claim = ref?.name ? await api.get(R.pvcs, ref.namespace, ref.name) : undefined;
+        if (pv.status?.phase === 'Bound' && claim && (!ref.uid || claim.metadata.uid === ref.uid)) return;
+        await api.update(R.pvs, { ...pv, metadata: { ...pv.metadata, finalizers: pv.metadata.finalizers.filter((f) => f !== PV_PROTECTION) } });
+        return;
+      }
+      if (!pv.metadata.finalizers?.includes(PV_PROTECTION)) {
+        await api.update(R.pvs, { ...pv, metadata: { ...pv.metadata, finalizers: [...(pv.metadata.finalizers ?? []), PV_PROTECTION] } });
+        return;
+      }
       if (!ref) {
         if (!pv.status?.phase || pv.status.phase === 'Pending') await api.updateStatus(R.pvs, { ...pv, status: { ...(pv.status ?? {}), phase: 'Available' } });
         return;
