@@ -27,6 +27,12 @@ export interface VerifyReport {
   snapshots: number;
   blobsReferenced: number;
   errors: VerifyProblem[];
+  /**
+   * Findings that are not damage: packs no index names, which is what a
+   * capture that died leaves behind (prune removes them). Should a snapshot
+   * need a blob in one, the snapshot's missing blob is an error of its own.
+   */
+  leftovers: VerifyProblem[];
 }
 
 export interface VerifyOptions {
@@ -42,7 +48,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const lock = await acquireLock(repo, { exclusive: false, purpose: 'verify', onNotice: options.onNotice });
   try {
     const check = await repo.check({ readData, onProgress: options.onProgress as never });
-    const errors: VerifyProblem[] = check.errors.map((e) => ({ ...e }));
+    const leftovers: VerifyProblem[] = check.errors.filter((e) => e.kind === 'unindexed-pack').map((e) => ({ ...e }));
+    const errors: VerifyProblem[] = check.errors.filter((e) => e.kind !== 'unindexed-pack').map((e) => ({ ...e }));
     const damaged = new Map<string, VerifyProblem>();
     for (const e of errors) if (e.blobId) damaged.set(e.blobId, e);
 
@@ -64,9 +71,10 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
         const user = `snapshot ${id.slice(0, 12)}: ${p.what}`;
         let target = p.blobId ? (damaged.get(p.blobId) ?? missing.get(p.blobId)) : undefined;
         if (!target) {
+          const hint = leftovers.length ? ` (${leftovers.length} pack(s) are not in the index: "lifeboat repo index rebuild" may recover it)` : '';
           target = {
             kind: p.blobId ? 'missing-blob' : 'snapshot',
-            message: p.blobId ? `blob ${p.blobId} ${p.issue}` : `${user}: ${p.issue}`,
+            message: p.blobId ? `blob ${p.blobId} ${p.issue}${hint}` : `${user}: ${p.issue}`,
           };
           if (p.blobId) {
             target.blobId = p.blobId;
@@ -81,7 +89,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
         }
       }
     }
-    return { ok: errors.length === 0, readData, snapshots: ids.length, blobsReferenced: walker.seen.size, errors };
+    return { ok: errors.length === 0, readData, snapshots: ids.length, blobsReferenced: walker.seen.size, errors, leftovers };
   } finally {
     await lock.release();
   }

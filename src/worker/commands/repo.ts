@@ -59,8 +59,11 @@ snapshots, files and objects that use it.`,
         const report = await verify(repo, { readData: values['read-data'] === true, onNotice: notice });
         emit(format, report, () => {
           const head = `${report.readData ? 'verified with data' : 'verified structure'}: ${report.snapshots} snapshot(s), ${report.blobsReferenced} blob(s) referenced`;
-          if (report.ok) return `${head}; no problems found`;
-          const lines = [`${head}; ${report.errors.length} problem(s) found:`];
+          const leftovers = report.leftovers.length
+            ? `\nnote: ${report.leftovers.length} pack(s) are in no index: left by interrupted captures; "lifeboat repo prune" removes them`
+            : '';
+          if (report.ok) return `${head}; no problems found${leftovers}`;
+          const lines = [`${head}; ${report.errors.length} problem(s) found:${leftovers}`];
           for (const e of report.errors) {
             lines.push(`  ${e.kind}: ${e.message}`);
             for (const u of e.usedBy ?? []) lines.push(`      used by ${u}`);
