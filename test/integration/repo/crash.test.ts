@@ -34,6 +34,8 @@ describe('repository: writers killed mid-capture', function () {
   let staleLocksSeen = 0;
   /** Verify runs that failed only because of packs a killed writer uploaded but never indexed. */
   const leftoversAsDamage: string[] = [];
+  /** Verify runs that listed a dead writer's packs as leftovers for prune. */
+  let leftoversSeen = 0;
 
   const lb = (args: string[]) => cli(args, { password, timeoutMs: 240_000 });
   const lbOk = (args: string[]) => cliOk(args, { password, timeoutMs: 240_000 });
@@ -44,10 +46,11 @@ describe('repository: writers killed mid-capture', function () {
   async function verifyStructure(context: string): Promise<void> {
     const r = await lb(['repo', 'verify', '--repo', repoDir, '--output', 'json']);
     assert.ok(r.code === 0 || r.code === 3, `${context}: repo verify failed to run (exit ${r.code})\n${r.stderr}`);
-    const report = parseJson<{ errors: Array<{ kind: string; message: string }> }>(r);
+    const report = parseJson<{ errors: Array<{ kind: string; message: string }>; leftovers?: unknown[] }>(r);
     const damage = report.errors.filter((e) => e.kind !== 'unindexed-pack');
     assert.deepEqual(damage, [], `${context}: repo verify must find no damage`);
     if (r.code !== 0) leftoversAsDamage.push(`${context}: exit ${r.code}, ${report.errors.length} unindexed pack(s)`);
+    if ((report.leftovers?.length ?? 0) > 0) leftoversSeen++;
   }
 
   /** A folder of content no other capture has: packs a killed writer uploads from it are garbage. */
@@ -153,6 +156,7 @@ describe('repository: writers killed mid-capture', function () {
   it('verify does not count what a killed capture left behind (unindexed packs, removed by prune) as damage', function () {
     // The design: "a capture that dies leaves no snapshot, only unreferenced blobs that prune removes".
     assert.deepEqual(leftoversAsDamage, [], 'verify exits 0 on a repository whose only finding is leftovers of a dead writer');
+    assert.ok(leftoversSeen > 0, 'some killed writer had uploaded packs, and verify listed them as leftovers');
   });
 
   it('prune removes what the killed writers uploaded, and every completed snapshot restores byte-identically', async function () {
