@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import { diffTrees, generateDataset, hashTree } from '../../support/datagen';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
@@ -133,6 +134,32 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket, processes in
     }
     const growthMiB = (peak - base) / 2 ** 20;
     assert.ok(growthMiB < 160, `memory grew by ${growthMiB.toFixed(0)} MiB while streaming ${total / 2 ** 20} MiB`);
+  });
+
+  it('speaks the older channel protocols: v4 reports the exit code as a Status, v1 as text', async () => {
+    const prod = sandbox.clusters.get('prod')!;
+    const exec = (protocol: string) =>
+      new Promise<Map<number, string>>((resolve, reject) => {
+        const query = ['sh', '-c', 'echo out; exit 5'].map((c) => `command=${encodeURIComponent(c)}`).join('&');
+        const ws = new WebSocket(`${prod.url.replace('https', 'wss')}/api/v1/namespaces/shop/pods/db-0/exec?${query}&stdout=true&stderr=true`, [protocol], {
+          ca: prod.caCert,
+          headers: { Authorization: `Bearer ${prod.tokens.admin}` },
+        });
+        const channels = new Map<number, string>();
+        ws.on('message', (data: Buffer) => channels.set(data[0], (channels.get(data[0]) ?? '') + data.subarray(1).toString()));
+        ws.on('close', () => resolve(channels));
+        ws.on('error', reject);
+        ws.on('open', () => assert.equal(ws.protocol, protocol));
+      });
+    const v4 = await exec('v4.channel.k8s.io');
+    assert.equal(v4.get(1), 'out\n');
+    const status = JSON.parse(v4.get(3)!);
+    assert.equal(status.status, 'Failure');
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '5' }]);
+    const v1 = await exec('channel.k8s.io');
+    assert.equal(v1.get(1), 'out\n');
+    assert.match(v1.get(3)!, /command terminated with non-zero exit code: .*exit code 5/);
   });
 
   it('serves the client-node Exec API with a v5 status on exit', async () => {

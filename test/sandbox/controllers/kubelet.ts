@@ -41,6 +41,17 @@ function qosClass(spec: any): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+const CONDITION_ORDER = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+
+/** Pod conditions in the order the kubelet reports them. */
+function orderConditions<T extends { type: string }>(conditions: T[]): T[] {
+  const rank = (c: T): number => {
+    const i = CONDITION_ORDER.indexOf(c.type);
+    return i < 0 ? CONDITION_ORDER.length : i;
+  };
+  return [...conditions].sort((a, b) => rank(a) - rank(b));
+}
+
 /**
  * The kubelets of all sandbox nodes: a pod bound to a node shows
  * ContainerCreating briefly, then runs (podIP from the node's 10.244.N.0/24,
@@ -103,6 +114,7 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
           state: { waiting: { reason: 'ContainerCreating' } },
           lastState: {},
         }));
+        status.conditions = orderConditions(status.conditions);
         await api.updateStatus(R.pods, { ...pod, status });
         self()?.enqueue(`${ns}/${name}`, timing.startMs);
         return;
@@ -121,7 +133,7 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
         for (const type of ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']) {
           status.conditions = setCondition(status.conditions, { type, status: 'True', lastProbeTime: null });
         }
-        status.conditions = status.conditions.map((c: any) => ({ type: c.type, status: c.status, lastProbeTime: null, lastTransitionTime: c.lastTransitionTime }));
+        status.conditions = orderConditions(status.conditions.map((c: any) => ({ type: c.type, status: c.status, lastProbeTime: null, lastTransitionTime: c.lastTransitionTime })));
         if (inits.length) {
           status.initContainerStatuses = inits.map((c) => ({
             name: c.name,
@@ -145,6 +157,7 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
           restartCount: 0,
           state: { running: { startedAt: ts } },
           lastState: {},
+          volumeMounts: (c.volumeMounts ?? []).map((m: any) => JSON.parse(JSON.stringify({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly || undefined, recursiveReadOnly: m.readOnly ? 'Disabled' : undefined }))),
         }));
         const clean = JSON.parse(JSON.stringify(status));
         await api.updateStatus(R.pods, { ...pod, status: clean });
