@@ -277,20 +277,36 @@ function mergeApplied(live: any, applied: any, names: string[], kind: string): a
 
 function removePath(obj: any, segs: string[], kind: string): void {
   const names: string[] = [];
+  const chain: { parent: any; key: string }[] = [];
   let cur = obj;
+  const done = (): void => {
+    // Maps emptied by the removal go too: nobody owns anything inside them.
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const { parent, key } = chain[i];
+      const v = parent?.[key];
+      if (isObj(v) && Object.keys(v).length === 0 && !(i === 0 && key === 'metadata')) delete parent[key];
+      else break;
+    }
+  };
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i];
     if (segs[i + 1] === '.' && i + 1 === segs.length - 1) {
       // A map that other managers still fill stays; an item of a keyed list goes.
       if (seg.startsWith('f:') && isObj(cur) && isObj(cur[seg.slice(2)]) && Object.keys(cur[seg.slice(2)]).length > 0) return;
       removeSeg(cur, seg, names, kind);
+      done();
       return;
     }
+    if (seg.startsWith('f:') && isObj(cur)) chain.push({ parent: cur, key: seg.slice(2) });
+    else chain.length = 0;
     cur = step(cur, seg, names, kind);
     if (cur === undefined) return;
   }
   const last = segs[segs.length - 1];
-  if (last !== '.') removeSeg(cur, last, names, kind);
+  if (last !== '.') {
+    removeSeg(cur, last, names, kind);
+    done();
+  }
 }
 
 function step(cur: any, seg: string, names: string[], kind: string): any {

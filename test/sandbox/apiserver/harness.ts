@@ -36,6 +36,7 @@ export async function startTestCluster(storage: ApiServerOptions['storage'] = 'm
     name,
     storage,
     tls: { cert: pki.serverCert, key: pki.serverKey },
+    caCert: pki.caCert,
     tokens: { [tokens.admin]: { user: 'admin', groups: ['system:masters'] }, [tokens.restricted]: { user: 'restricted', groups: [] } },
   });
   const dir = mkdtempSync(join(tmpdir(), 'sandbox-api-'));

@@ -20,6 +20,7 @@ import { authenticate, authorize, handle, parseResourcePath, type HttpContext } 
 import { KindRegistry, kindFromCrd } from './kinds';
 import { NamespaceLifecycle } from './namespaces';
 import { Authorizer } from './rbac';
+import { NamespaceDefaults } from './serviceaccounts';
 import { Registry } from './registry';
 import { EtcdBackend, MemoryBackend, ObjectStore } from './store';
 
@@ -35,6 +36,8 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 or undefined: a free port. */
   port?: number;
+  /** The cluster CA (PEM); when given, every namespace gets the kube-root-ca.crt ConfigMap. */
+  caCert?: string;
 }
 
 export interface ApiServer {
@@ -71,6 +74,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const crds = new CrdController(registry);
   const gc = new GarbageCollector(registry);
   const namespaces = new NamespaceLifecycle(registry);
+  const nsDefaults = new NamespaceDefaults(registry, options.caCert);
   const authorizer = new Authorizer(store);
   const host = options.host ?? '127.0.0.1';
   let execHandler: ExecHandler | undefined;
@@ -120,12 +124,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     compact: () => store.compact(),
     async settled(): Promise<void> {
-      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle()]);
+      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle(), nsDefaults.queue.idle()]);
     },
     async close(): Promise<void> {
       clearInterval(compaction);
       gc.stop();
       namespaces.stop();
+      nsDefaults.stop();
       crds.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
