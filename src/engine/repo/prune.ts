@@ -69,7 +69,8 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
         const p = blocking[0];
         throw new Error(
           `prune stopped, nothing was deleted: snapshot ${m.id.slice(0, 12)} (${p.what}) cannot be read completely: ${p.issue}. ` +
-            'Run "lifeboat repo index rebuild" and "lifeboat repo verify --read-data" first.',
+            'Run "lifeboat repo index rebuild" and "lifeboat repo verify --read-data"; ' +
+            'if the snapshot stays damaged, "lifeboat repo forget" it, then prune again.',
         );
       }
     }

@@ -37,7 +37,8 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   readData?: boolean;
-  onProgress?: (progress: unknown) => void;
+  /** Packs checked so far, of all packs. */
+  onProgress?: (done: number, total: number) => void;
   onNotice?: (message: string) => void;
 }
 
@@ -47,7 +48,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const readData = options.readData ?? false;
   const lock = await acquireLock(repo, { exclusive: false, purpose: 'verify', onNotice: options.onNotice });
   try {
-    const check = await repo.check({ readData, onProgress: options.onProgress as never });
+    const check = await repo.check({ readData, onProgress: options.onProgress });
     const leftovers: VerifyProblem[] = check.errors.filter((e) => e.kind === 'unindexed-pack').map((e) => ({ ...e }));
     const errors: VerifyProblem[] = check.errors.filter((e) => e.kind !== 'unindexed-pack').map((e) => ({ ...e }));
     const damaged = new Map<string, VerifyProblem>();

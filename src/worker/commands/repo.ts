@@ -56,7 +56,11 @@ snapshots, files and objects that use it.`,
     const { values, format } = parseCommandArgs(args, { 'read-data': { type: 'boolean' } }, { min: 0, max: 0, names: '' });
     return runCommand('repo verify', format, () =>
       withRepository(values, async (repo) => {
-        const report = await verify(repo, { readData: values['read-data'] === true, onNotice: notice });
+        const progress = process.stderr.isTTY
+          ? (done: number, total: number) => process.stderr.write(`\rchecking packs: ${done}/${total} `)
+          : undefined;
+        const report = await verify(repo, { readData: values['read-data'] === true, onNotice: notice, onProgress: progress });
+        if (progress) process.stderr.write('\n');
         emit(format, report, () => {
           const head = `${report.readData ? 'verified with data' : 'verified structure'}: ${report.snapshots} snapshot(s), ${report.blobsReferenced} blob(s) referenced`;
           const leftovers = report.leftovers.length
