@@ -81,10 +81,12 @@ describe('repository on S3 under injected faults (Ceph RGW behind a fault proxy)
     const prefix = 'retried';
     const repo = await Repository.init(backend(prefix), { passphrase: password });
     try {
+      // At most 6 faults on pack uploads: fewer than the 8 attempts a single request gets, even
+      // if every one of them lands on the same request, so the capture must always get through.
       const armed = [
-        { method: 'PUT', pathIncludes: `/${prefix}/data/`, times: 3, fault: { status: 503 as const, code: 'SlowDown' } },
+        { method: 'PUT', pathIncludes: `/${prefix}/data/`, times: 2, fault: { status: 503 as const, code: 'SlowDown' } },
         { method: 'PUT', pathIncludes: 'partNumber=', times: 2, fault: { status: 500 as const } },
-        { method: 'PUT', pathIncludes: 'partNumber=', times: 2, fault: { reset: 'mid-request' as const } },
+        { method: 'PUT', pathIncludes: 'partNumber=', times: 1, fault: { reset: 'mid-request' as const } },
         { method: 'PUT', pathIncludes: `/${prefix}/data/`, times: 1, fault: { reset: 'mid-request' as const } },
         // The server stores these, the answer is lost: the retry must accept its own earlier write.
         { method: 'PUT', pathIncludes: `/${prefix}/index/`, times: 1, fault: { reset: 'before-response' as const } },
@@ -99,6 +101,7 @@ describe('repository on S3 under injected faults (Ceph RGW behind a fault proxy)
 
       // Reads are retried too: answers cut half-way while restoring.
       proxy!.inject({ method: 'GET', pathIncludes: `/${prefix}/data/`, times: 3, fault: { reset: 'mid-response' } });
+      // (5 read faults in all: below the attempts of one request.)
       proxy!.inject({ method: 'GET', pathIncludes: `/${prefix}/data/`, times: 2, fault: { status: 503, code: 'SlowDown' } });
       const to = path.join(work, 'restore-retried');
       await restoreToDirectory(repo, id, volume, to);
