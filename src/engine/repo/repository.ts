@@ -48,6 +48,8 @@ export interface InitOptions {
   kdf?: KdfParams;
   /** Target pack size in bytes (default 16 MiB). */
   packSize?: number;
+  /** Worker threads for hashing, compression and encryption (default: one per core). */
+  workers?: number;
 }
 
 export interface OpenOptions {
@@ -202,7 +204,7 @@ export class Repository {
       }
       throw err;
     }
-    return new Repository(backend, keys, priv, id, 1, keyId);
+    return new Repository(backend, keys, priv, id, 1, keyId, options.workers);
   }
 
   static async open(backend: StorageBackend, options: OpenOptions = {}): Promise<Repository> {
@@ -581,6 +583,16 @@ export class Repository {
     await this.flush();
     const errors: CheckError[] = [];
     for (const d of this.damagedIndexFiles) errors.push({ kind: 'format', message: d.message });
+    for await (const o of this.backend.list(KEYS.keysPrefix)) {
+      const name = o.key.slice(KEYS.keysPrefix.length);
+      try {
+        if (!HEX_ID_RE.test(name)) throw new FormatError('key file', o.key, 'its name is not a SHA-256 hex id');
+        parseKeyFile(await this.backend.get(o.key), name, this.id);
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        errors.push({ kind: 'format', message: err.message });
+      }
+    }
     const present = await this.listPacks();
     const byPack = this.index.byPack();
     for (const [pack, entries] of byPack) {

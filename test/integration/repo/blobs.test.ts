@@ -42,7 +42,7 @@ describe('repository blobs on a local directory', function () {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('round-trips a ~100 MB stream with the default chunker, with memory staying flat', async () => {
+  it('round-trips a ~100 MB stream with the default chunker, in bounded memory', async () => {
     const backend = new LocalBackend(join(dir, 'repo'));
     const repo = await Repository.init(backend, { passphrase: 'integration', kdf: { N: 1024, r: 8, p: 1 } });
     const size = 100 * MiB;

@@ -271,6 +271,11 @@ describe('Repository', () => {
     assert.equal((await viaTwo.loadBlob(id0.id)).toString(), 'x');
     const oneId = keys.find((k) => k.current)?.id as string;
     await assert.rejects(repo.removeKey(oneId), /the one this session opened/);
+    const keyFile = join(dir, 'keys', two.id);
+    const good = readFileSync(keyFile);
+    writeFileSync(keyFile, good.subarray(0, 40));
+    assert.match((await repo.check({ readData: false })).errors.map((e) => e.message).join(), new RegExp(`key file "keys/${two.id}"`));
+    writeFileSync(keyFile, good);
     await viaTwo.removeKey(oneId);
     await assert.rejects(Repository.open(backend, { passphrase: 'one' }), WrongPassphraseError);
     await assert.rejects(viaTwo.removeKey(two.id), /the one this session opened|last key/);
