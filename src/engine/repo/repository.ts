@@ -140,6 +140,8 @@ export class Repository {
   /** Uploaded packs not yet named by an index file. */
   private unsaved: IndexedPack[] = [];
   private autoIndex = true;
+  /** Chunks in the pipeline across all concurrent saveStream calls: memory does not grow with their number. */
+  private readonly chunkSlots: Semaphore;
   private indexWrite: Promise<void> = Promise.resolve();
   /** The first failed upload: the session cannot guarantee durability after it. */
   private failure: Error | undefined;
@@ -158,6 +160,7 @@ export class Repository {
     this.encrypted = keys !== null;
     this.formatVersion = formatVersion;
     this.pool = new BlobWorkerPool(keys, workers);
+    this.chunkSlots = new Semaphore(this.pool.size * 4);
     this.packers = {
       metadata: new Packer('metadata', cfg.packSize, keys),
       data: new Packer('data', cfg.packSize, keys),
@@ -320,7 +323,8 @@ export class Repository {
       chunks.push('');
       const length = chunk.length;
       size += length;
-      const job = this.storeChunk(chunk).then(
+      await this.chunkSlots.acquire();
+      const job = this.storeChunk(chunk).finally(() => this.chunkSlots.release()).then(
         ({ id, added }) => {
           chunks[at] = id;
           if (added) {
@@ -860,6 +864,25 @@ export class Repository {
       for (const p of (files.get(name) as { packs: IndexedPack[] }).packs) this.index.add(p.pack, p.entries);
       this.indexFiles.add(name);
     }
+  }
+}
+
+class Semaphore {
+  private waiters: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
   }
 }
 

@@ -219,6 +219,23 @@ describe('Repository', () => {
     assert.deepEqual((await repaired.check({ readData: true })).errors, []);
   });
 
+  it('saves many streams at once, each intact, sharing what they have in common', async () => {
+    const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p', workers: 2 }));
+    const common = randomBytes(600 * 1024);
+    const inputs = Array.from({ length: 12 }, (_, i) => Buffer.concat([randomBytes(1000 * i), common, randomBytes(50_000)]));
+    const results = await Promise.all(inputs.map((b) => repo.saveStream(Readable.from([b]))));
+    await repo.flush();
+    const stored = results.reduce((n, r) => n + r.addedBytes, 0);
+    const total = inputs.reduce((n, b) => n + b.length, 0);
+    assert.ok(stored < total * 0.5, `stored ${stored} of ${total} bytes`);
+    const again = track(await Repository.open(backend, { passphrase: 'p' }));
+    for (let i = 0; i < inputs.length; i++) {
+      const back: Buffer[] = [];
+      for await (const c of again.loadStream(results[i].chunks)) back.push(c as Buffer);
+      assert.ok(Buffer.concat(back).equals(inputs[i]), `stream ${i}`);
+    }
+  });
+
   it('handles an empty stream and reports a blob it does not know', async () => {
     const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
     assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0, addedChunks: 0, addedBytes: 0 });
