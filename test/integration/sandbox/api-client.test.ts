@@ -7,6 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
+import WebSocket from 'ws';
+import type { ExecRequest } from '../../sandbox/contract';
 import { startTestCluster, type TestCluster } from '../../sandbox/apiserver/harness';
 
 type Obj = k8s.KubernetesObject & Record<string, any>;
@@ -70,11 +72,12 @@ describe('sandbox API server with @kubernetes/client-node', function () {
     const names = async (q: { labelSelector?: string; fieldSelector?: string }): Promise<string[]> => (await core.listNamespacedConfigMap({ namespace: 'lists', ...q })).items.map((i) => i.metadata!.name!);
     assert.deepEqual(await names({ labelSelector: 'tier=web' }), ['a', 'c']);
     assert.deepEqual(await names({ labelSelector: 'tier in (web,db),env' }), ['a', 'b']);
-    assert.deepEqual(await names({ labelSelector: 'env notin (prod)' }), ['c']);
+    // kube-root-ca.crt, which every namespace holds, has no env label either.
+    assert.deepEqual(await names({ labelSelector: 'env notin (prod)' }), ['c', 'kube-root-ca.crt']);
     assert.deepEqual(await names({ labelSelector: 'tier,!env' }), ['c']);
-    assert.deepEqual(await names({ labelSelector: 'tier!=web' }), ['b']);
+    assert.deepEqual(await names({ labelSelector: 'tier!=web' }), ['b', 'kube-root-ca.crt']);
     assert.deepEqual(await names({ fieldSelector: 'metadata.name=b' }), ['b']);
-    assert.deepEqual(await names({ fieldSelector: 'metadata.name!=b,metadata.namespace=lists' }), ['a', 'c']);
+    assert.deepEqual(await names({ fieldSelector: 'metadata.name!=b,metadata.namespace=lists' }), ['a', 'c', 'kube-root-ca.crt']);
     const bad = await rejects(core.listNamespacedConfigMap({ namespace: 'lists', fieldSelector: 'data.x=1' }));
     assert.equal(bad.code, 400);
     assert.equal(bad.reason, 'BadRequest');
@@ -272,5 +275,30 @@ describe('sandbox API server with @kubernetes/client-node', function () {
     assert.equal(nf.message, 'namespaces "doomed" not found');
     const forbidden = await rejects(core.deleteNamespace({ name: 'default' }));
     assert.equal(forbidden.message, 'namespaces "default" is forbidden: this namespace may not be deleted');
+  });
+
+  it('hands pods/exec to the exec handler only after authentication, authorization and the pod check', async () => {
+    const seen: ExecRequest[] = [];
+    const wss = new WebSocket.Server({ noServer: true });
+    c.server.setExecHandler((request, req, socket, head) => {
+      seen.push(request);
+      wss.handleUpgrade(req, socket, head, (ws) => ws.close(1000, 'done'));
+    });
+    await core.createNamespacedPod({ namespace: 'writes', body: { metadata: { name: 'shell' }, spec: { containers: [{ name: 'main', image: 'busybox' }] } } });
+    const open = (pod: string, token: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const url = `${c.server.url.replace('https', 'wss')}/api/v1/namespaces/writes/pods/${pod}/exec?command=tar&command=cf&command=-&stdout=true&stderr=true`;
+        const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca: c.pki.caCert, headers: { authorization: `Bearer ${token}` } });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('close', () => resolve(101));
+        ws.on('error', reject);
+      });
+    assert.equal(await open('shell', 'wrong'), 401);
+    assert.equal(await open('shell', c.tokens.restricted), 403);
+    assert.equal(await open('ghost', c.tokens.admin), 404);
+    assert.equal(seen.length, 0);
+    assert.equal(await open('shell', c.tokens.admin), 101);
+    assert.deepEqual(seen, [{ namespace: 'writes', pod: 'shell', container: 'main', command: ['tar', 'cf', '-'], stdin: false, stdout: true, stderr: true, tty: false }]);
+    wss.close();
   });
 });

@@ -500,7 +500,7 @@ async function handlePatch(ctx: HttpContext, req: IncomingMessage, res: ServerRe
   send(res, 200, out);
 }
 
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ propagation?: any; dryRun: boolean; preconditions?: any }> {
+async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ propagation?: any; dryRun: boolean; preconditions?: any; gracePeriodSeconds?: number }> {
   const raw = await readBody(req);
   let body: any = {};
   if (raw.length && raw.toString('utf8').trim()) body = parseBody(raw, String(req.headers['content-type'] ?? 'application/json'));
@@ -510,13 +510,15 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
     throw errors.invalid('', 'DeleteOptions', '', [{ field: 'propagationPolicy', type: 'FieldValueNotSupported', detail: `Unsupported value: "${propagation}": supported values: "Foreground", "Background", "Orphan", "nil"` }]);
   }
   const dry = dryRunOf(q) || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
-  return { propagation, dryRun: dry, preconditions: body.preconditions };
+  const graceText = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+  const gracePeriodSeconds = graceText === undefined || graceText === null ? undefined : Number(graceText);
+  return { propagation, dryRun: dry, preconditions: body.preconditions, gracePeriodSeconds: Number.isFinite(gracePeriodSeconds) ? gracePeriodSeconds : undefined };
 }
 
 async function handleDelete(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rr: ResourceRequest): Promise<void> {
   const opts = await deleteOptions(req, q);
   const { object, gone } = await ctx.registry.remove(rr.info, rr.namespace, rr.name!, opts);
-  const obj = object.apiVersion === apiVersionOf(rr.info.group, rr.version) ? object : object;
+  const obj = object;
   if (gone && !rr.info.crd && rr.info.resource !== 'pods' && rr.info.resource !== 'namespaces') {
     const details: Record<string, unknown> = { name: rr.name };
     if (rr.info.group) details.group = rr.info.group;
@@ -524,7 +526,8 @@ async function handleDelete(ctx: HttpContext, req: IncomingMessage, res: ServerR
     details.uid = object.metadata.uid;
     return send(res, 200, errors.successStatus(details as any));
   }
-  send(res, gone ? 200 : 202, obj);
+  // kube-apiserver answers 200 even when finalizers or a grace period keep the object for now.
+  send(res, 200, obj);
 }
 
 async function handleDeleteCollection(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rr: ResourceRequest): Promise<void> {

@@ -27,6 +27,8 @@ export interface WriteOptions {
 
 export interface DeleteOptions {
   dryRun?: boolean;
+  /** Pods on a node get this long to stop (default: their terminationGracePeriodSeconds); 0 deletes at once. */
+  gracePeriodSeconds?: number;
   propagation?: DeletePropagation;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
@@ -482,6 +484,21 @@ export class Registry implements ObjectApi {
       if (propagation === 'Foreground' && !finalizers.includes('foregroundDeletion') && !old.metadata.deletionTimestamp) finalizers.push('foregroundDeletion');
       if (propagation === 'Orphan' && !finalizers.includes('orphan') && !old.metadata.deletionTimestamp) finalizers.push('orphan');
       const held = finalizers.length > 0 || (isNamespace && (old.spec?.finalizers ?? []).length > 0);
+      const isPod = !info.group && info.resource === 'pods';
+      const grace = opts.gracePeriodSeconds ?? old.spec?.terminationGracePeriodSeconds ?? 30;
+      if (isPod && old.spec?.nodeName && !old.metadata.deletionTimestamp && grace > 0) {
+        // Graceful: the kubelet stops the containers, then deletes the pod for good.
+        const next = clone(old);
+        next.metadata.finalizers = finalizers;
+        next.metadata.deletionTimestamp = timestamp(new Date(Date.now() + grace * 1000));
+        next.metadata.deletionGracePeriodSeconds = grace;
+        canonicalMetadata(next);
+        if (opts.dryRun) {
+          dryResult = next;
+          return { next: undefined, result: 'kept' as const };
+        }
+        return { next, result: 'kept' as const };
+      }
       if (!held) {
         if (opts.dryRun) {
           dryResult = old;

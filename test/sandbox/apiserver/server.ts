@@ -36,7 +36,11 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 or undefined: a free port. */
   port?: number;
-  /** The cluster CA (PEM); when given, every namespace gets the kube-root-ca.crt ConfigMap. */
+  /**
+   * The cluster CA (PEM). When given, the server itself fills every namespace
+   * with the `default` ServiceAccount and the kube-root-ca.crt ConfigMap;
+   * leave it out when controllers of the composing cluster do that.
+   */
   caCert?: string;
 }
 
@@ -74,7 +78,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const crds = new CrdController(registry);
   const gc = new GarbageCollector(registry);
   const namespaces = new NamespaceLifecycle(registry);
-  const nsDefaults = new NamespaceDefaults(registry, options.caCert);
+  // Without the CA the composing cluster runs its own controllers for namespace content.
+  const nsDefaults = options.caCert ? new NamespaceDefaults(registry, options.caCert) : undefined;
   const authorizer = new Authorizer(store);
   const host = options.host ?? '127.0.0.1';
   let execHandler: ExecHandler | undefined;
@@ -124,13 +129,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     compact: () => store.compact(),
     async settled(): Promise<void> {
-      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle(), nsDefaults.queue.idle()]);
+      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle(), nsDefaults?.queue.idle()]);
     },
     async close(): Promise<void> {
       clearInterval(compaction);
       gc.stop();
       namespaces.stop();
-      nsDefaults.stop();
+      nsDefaults?.stop();
       crds.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

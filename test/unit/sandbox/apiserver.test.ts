@@ -39,7 +39,7 @@ describe('sandbox API server pieces', () => {
     assert.ok(leaves.includes('f:spec f:template f:spec f:containers k:{"name":"c"} f:ports k:{"containerPort":80,"protocol":"TCP"} .'));
     const live = serverSideApply(undefined, dep, { manager: 'one', force: false, apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', resource: 'deployments' });
     const same = serverSideApply(live, dep, { manager: 'two', force: false, apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', resource: 'deployments' });
-    assert.deepEqual(same.metadata.managedFields.map((m: any) => m.manager), ['one', 'two']);
+    assert.deepEqual((same.metadata.managedFields as any[]).map((m: any) => m.manager), ['one', 'two']);
     const changed = { ...dep, spec: { replicas: 3 } };
     assert.throws(
       () => serverSideApply(same, changed, { manager: 'two', force: false, apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', resource: 'deployments' }),
