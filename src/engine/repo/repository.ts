@@ -723,24 +723,31 @@ export class Repository {
   private async addToPack(kind: BlobKind, id: string, envelope: Buffer, rawLength: number): Promise<void> {
     const cls = packClassOf(kind);
     const packer = this.packers[cls];
-    if (packer.wouldOverflow(envelope.length)) await this.finishPack(cls);
+    while (packer.wouldOverflow(envelope.length)) await this.finishPack(cls, envelope.length);
     packer.add(kind, id, envelope, rawLength);
     this.pending.set(id, { kind, envelope, rawLength });
-    if (packer.size >= this.cfg.packSize) await this.finishPack(cls);
+    if (packer.size >= this.cfg.packSize) await this.finishPack(cls, 0);
   }
 
-  /** Closes the open pack of a class and starts its upload; waits while too many uploads run. */
-  private async finishPack(cls: PackClass): Promise<void> {
+  /**
+   * Closes the open pack of a class and starts its upload. Waits for an
+   * upload slot first, so finished packs exist only while uploading; a
+   * caller that finds the pack already closed by someone else meanwhile
+   * has nothing left to do. `room` is the space the caller needs (a pack
+   * that still has it stays open); null closes whatever is there (flush).
+   */
+  private async finishPack(cls: PackClass, room: number | null): Promise<void> {
     const packer = this.packers[cls];
-    if (packer.count === 0) return;
-    const fin = packer.finish();
     while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
+    if (this.failure) throw this.failure;
+    if (packer.count === 0) return;
+    if (room !== null && !packer.wouldOverflow(room) && packer.size < this.cfg.packSize) return;
+    const fin = packer.finish();
     const u = this.upload(fin).catch((err: unknown) => {
       this.failure ??= err instanceof Error ? err : new Error(String(err));
     });
     this.uploads.add(u);
     void u.finally(() => this.uploads.delete(u));
-    if (this.failure) throw this.failure;
   }
 
   private async upload(fin: FinishedPack): Promise<void> {
@@ -765,8 +772,8 @@ export class Repository {
 
   private async flushPacks(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight.values()]);
-    await this.finishPack('metadata');
-    await this.finishPack('data');
+    await this.finishPack('metadata', null);
+    await this.finishPack('data', null);
     while (this.uploads.size) await Promise.all([...this.uploads]);
     if (this.failure) throw this.failure;
   }
