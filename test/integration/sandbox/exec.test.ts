@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,7 +29,7 @@ function runToFile(cmd: string, args: string[], file: string, env: NodeJS.Proces
   });
 }
 
-describe('sandbox pod exec (kubectl and client-node over WebSocket, processes in bubblewrap)', function () {
+describe('sandbox pod exec (kubectl and client-node over WebSocket or SPDY, processes in bubblewrap)', function () {
   this.timeout(120_000);
   let sandbox: Sandbox;
   let tmp: string;
@@ -160,6 +160,23 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket, processes in
     const v1 = await exec('channel.k8s.io');
     assert.equal(v1.get(1), 'out\n');
     assert.match(v1.get(3)!, /command terminated with non-zero exit code: .*exit code 5/);
+  });
+
+  it('serves kubectl 1.29 and older over SPDY/3.1: stdin, stdout, stderr and the exit code', async function () {
+    const old = '/usr/lib/google-cloud-sdk/bin/kubectl.1.29';
+    if (!existsSync(old)) this.skip();
+    const input = Buffer.alloc(3 * 1024 * 1024, 'lifeboat ');
+    const r = await run(old, ['exec', '-i', '-n', 'shop', 'db-0', '--', 'sh', '-c', 'wc -c; echo warn >&2; exit 7'], { env: { KUBECONFIG: sandbox.kubeconfigPath }, input, timeoutMs: 60_000 });
+    assert.equal(r.stdout.trim(), String(input.length));
+    assert.match(r.stderr, /warn/);
+    assert.equal(r.code, 7);
+    const archive = path.join(tmp, 'spdy.tar');
+    const t = await runToFile(old, ['exec', '-n', 'shop', 'db-0', '--', 'tar', 'cf', '-', '-C', '/var/lib/postgresql/data/pgdata', 'base'], archive, env);
+    assert.equal(t.code, 0, t.stderr);
+    const out = path.join(tmp, 'spdy-out');
+    await mkdir(out);
+    execFileSync('tar', ['xf', archive, '-C', out]);
+    assert.deepEqual(diffTrees(await hashTree(path.join(dbDir, 'pgdata', 'base')), await hashTree(path.join(out, 'base'))), []);
   });
 
   it('serves the client-node Exec API with a v5 status on exit', async () => {

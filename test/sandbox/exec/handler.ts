@@ -7,6 +7,8 @@ import type { HostDirs } from '../controllers/hostdirs';
 import { R } from '../controllers/resources';
 import { VolumeUnavailableError, containerEnv, containerMounts } from './mounts';
 import { bwrapArgs } from './sandbox';
+import { serveSpdy } from './spdy';
+import { exitStatus } from './status';
 
 /** The remotecommand channel subprotocols, most capable first. */
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
@@ -34,7 +36,8 @@ export interface ExecHandlerOptions {
  * server: the command runs as a real process (bubblewrap) that sees the
  * pod's volumes at their mount paths; stdin, stdout and stderr travel on
  * channels 0-2, the exit status on channel 3 as a metav1.Status, and with
- * v5 the client half-closes stdin on channel 255.
+ * v5 the client half-closes stdin on channel 255. Clients that upgrade to
+ * SPDY/3.1 instead (kubectl 1.29 and older) are served by ./spdy.
  */
 export function createExecHandler(options: ExecHandlerOptions): ExecHandler & { close(): void } {
   const wss = new WebSocketServer({
@@ -51,7 +54,9 @@ export function createExecHandler(options: ExecHandlerOptions): ExecHandler & { 
           rejectUpgrade(socket, prepared.code, prepared.error);
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => run(options, ws, request, prepared.args, live));
+        // kubectl before 1.30 (and as a fallback) upgrades to SPDY/3.1 instead of WebSocket.
+        if (/^spdy\//i.test(String(req.headers.upgrade ?? ''))) serveSpdy(options, req, socket, head, request, prepared.args, live);
+        else wss.handleUpgrade(req, socket, head, (ws) => run(options, ws, request, prepared.args, live));
       },
       (err: unknown) => rejectUpgrade(socket, 500, `exec failed: ${(err as Error)?.message ?? String(err)}`),
     );
@@ -93,22 +98,6 @@ function rejectUpgrade(socket: Duplex, code: number, message: string): void {
   const text = code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Internal Server Error';
   socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
-
-function exitStatus(protocol: string, command: string[], code: number | null, signal: NodeJS.Signals | null): string | undefined {
-  const exitCode = code ?? (signal ? 128 + (osSignals[signal] ?? 9) : 1);
-  const v4 = protocol === 'v4.channel.k8s.io' || protocol === 'v5.channel.k8s.io';
-  if (!v4) return exitCode === 0 ? undefined : `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`;
-  if (exitCode === 0) return JSON.stringify({ metadata: {}, status: 'Success' });
-  return JSON.stringify({
-    metadata: {},
-    status: 'Failure',
-    message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
-    reason: 'NonZeroExitCode',
-    details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
-  });
-}
-
-const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
 
 function frame(channel: number, data: Buffer | string): Buffer {
   const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
