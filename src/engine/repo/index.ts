@@ -85,6 +85,8 @@ export class MasterIndex {
   private count = 0;
   /** Slot → entry number + 1 (0 = empty). */
   private table = new Uint32Array(1024);
+  /** Further copies of blobs stored more than once (rare: concurrent writers), for reading around damage. */
+  private readonly copies = new Map<string, BlobLocation[]>();
 
   get size(): number {
     return this.count;
@@ -95,7 +97,17 @@ export class MasterIndex {
     for (const e of entries) {
       const id = Buffer.from(e.id, 'hex');
       if (id.length !== ID_SIZE) throw new Error(`invalid blob id "${e.id}"`);
-      if (this.find(id) >= 0) continue;
+      const known = this.find(id);
+      if (known >= 0) {
+        if (this.packIds[this.meta[known * 4]] !== pack) {
+          const list = this.copies.get(e.id) ?? [];
+          if (!list.some((l) => l.pack === pack)) {
+            list.push({ kind: e.kind, pack, offset: e.offset, length: e.length, rawLength: e.rawLength });
+            this.copies.set(e.id, list);
+          }
+        }
+        continue;
+      }
       if (packNo === undefined) {
         packNo = this.packIds.push(pack) - 1;
         this.packNumbers.set(pack, packNo);
@@ -121,18 +133,26 @@ export class MasterIndex {
     return this.lookup(id) >= 0;
   }
 
+  /** Every known location of a blob, the primary one first. */
+  locations(id: string): BlobLocation[] {
+    const first = this.get(id);
+    return first ? [first, ...(this.copies.get(id) ?? [])] : [];
+  }
+
   *entries(): IterableIterator<[string, BlobLocation]> {
     for (let n = 0; n < this.count; n++) yield [this.idAt(n), this.location(n)];
   }
 
-  /** Entries grouped by pack, in pack order. */
-  byPack(): Map<string, PackEntry[]> {
+  /** Entries grouped by pack, in pack order; with copies, also the further copies of blobs stored twice. */
+  byPack(withCopies = false): Map<string, PackEntry[]> {
     const out = new Map<string, PackEntry[]>();
-    for (const [id, l] of this.entries()) {
+    const put = (id: string, l: BlobLocation): void => {
       let list = out.get(l.pack);
       if (!list) out.set(l.pack, (list = []));
       list.push({ kind: l.kind, id, offset: l.offset, length: l.length, rawLength: l.rawLength });
-    }
+    };
+    for (const [id, l] of this.entries()) put(id, l);
+    if (withCopies) for (const [id, list] of this.copies) for (const l of list) put(id, l);
     for (const list of out.values()) list.sort((a, b) => a.offset - b.offset);
     return out;
   }

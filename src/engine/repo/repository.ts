@@ -23,7 +23,7 @@ import {
   type PackClass,
 } from './format';
 import { randomGear } from './gear';
-import { decodeIndex, encodeIndex, MasterIndex, type IndexedPack } from './index';
+import { decodeIndex, encodeIndex, MasterIndex, type BlobLocation, type IndexedPack } from './index';
 import { createKeyFile, DEFAULT_KDF, keyFileInfo, parseKeyFile, unlockKeyFile, type KdfParams } from './keys';
 import { parseFooter, parseHeader, readPackHeader, type PackEntry } from './pack';
 import { DEFAULT_PACK_SIZE, Packer, type FinishedPack } from './packer';
@@ -287,8 +287,22 @@ export class Repository {
     if (waiting) await waiting;
     const p = this.pending.get(id);
     if (p) return this.openEnvelope(id, p.kind, p.envelope, p.rawLength, '(pack not yet written)');
-    const loc = this.index.get(id);
-    if (!loc) throw new BlobNotFoundError(id);
+    const locations = this.index.locations(id);
+    if (locations.length === 0) throw new BlobNotFoundError(id);
+    let firstError: unknown;
+    // A blob stored twice (concurrent writers) is read from its other copy when one is damaged.
+    for (const loc of locations) {
+      try {
+        return await this.loadFrom(id, loc);
+      } catch (err) {
+        if (!(err instanceof BlobDamagedError)) throw err;
+        firstError ??= err;
+      }
+    }
+    throw firstError;
+  }
+
+  private async loadFrom(id: string, loc: BlobLocation): Promise<Buffer> {
     let envelope: Buffer;
     try {
       envelope = await this.backend.get(packKey(loc.pack), { offset: loc.offset, length: loc.length });
@@ -598,7 +612,7 @@ export class Repository {
       }
     }
     const present = await this.listPacks();
-    const byPack = this.index.byPack();
+    const byPack = this.index.byPack(true);
     for (const [pack, entries] of byPack) {
       if (!present.has(pack)) {
         errors.push({ kind: 'missing-pack', pack, message: `pack ${pack} is indexed (${entries.length} blobs) but missing from the backend` });

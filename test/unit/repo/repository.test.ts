@@ -236,6 +236,27 @@ describe('Repository', () => {
     }
   });
 
+  it('reads a blob that two writers both stored from its other copy when one is damaged', async () => {
+    const a = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
+    const b = track(await Repository.open(backend, { passphrase: 'p' }));
+    const content = randomBytes(100 * 1024);
+    const x = await a.saveBlob('data', content);
+    const y = await b.saveBlob('data', Buffer.concat([content, Buffer.from('!')]).subarray(0, content.length));
+    assert.equal(x.id, y.id);
+    await a.flush();
+    await b.flush();
+    const c = track(await Repository.open(backend, { passphrase: 'p' }));
+    const primary = [...c.indexedBlobs()].find((e) => e.id === x.id);
+    assert.ok(primary);
+    const file = join(dir, 'data', primary.pack.slice(0, 2), primary.pack);
+    const bytes = readFileSync(file);
+    bytes[primary.offset + 100] ^= 1;
+    writeFileSync(file, bytes);
+    assert.ok((await c.loadBlob(x.id)).equals(content));
+    const { errors } = await c.check({ readData: true });
+    assert.deepEqual(errors.map((e) => [e.kind, e.blobId, e.pack]), [['blob-damaged', x.id, primary.pack]]);
+  });
+
   it('handles an empty stream and reports a blob it does not know', async () => {
     const repo = track(await Repository.init(backend, { ...SMALL, passphrase: 'p' }));
     assert.deepEqual(await repo.saveStream(Readable.from([])), { chunks: [], size: 0, addedChunks: 0, addedBytes: 0 });
