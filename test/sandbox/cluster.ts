@@ -98,6 +98,17 @@ async function bootstrap(api: ObjectApi, cluster: string, nodeNames: string[]): 
     const node = nodeObject(name, i);
     const stored = await ensure(api, R.nodes, { ...node, status: undefined });
     if (stored && !stored.status?.conditions?.length) await api.updateStatus(R.nodes, { ...stored, status: node.status });
+    // The kubelet's heartbeat lease, which kubectl describe node reads.
+    try {
+      await ensure(api, { group: 'coordination.k8s.io', resource: 'leases' }, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace: 'kube-node-lease', ownerReferences: stored?.metadata.uid ? [{ apiVersion: 'v1', kind: 'Node', name, uid: stored.metadata.uid }] : undefined },
+        spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') },
+      });
+    } catch (err) {
+      if (errorCode(err) !== 404) throw err;
+    }
   }
   await ensure(api, R.storageclasses, {
     apiVersion: 'storage.k8s.io/v1',

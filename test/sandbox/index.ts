@@ -32,6 +32,13 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** Enough nodes (110 pods each, like a default kubelet) for the scale seed's pods, with room to spare. */
+function nodesFor(cluster: string, scale: ScaleOptions): string[] {
+  const pods = scale.namespaces * Math.ceil(scale.objects / 4) + 20;
+  const count = Math.max(2, Math.ceil(pods / 100));
+  return Array.from({ length: count }, (_, i) => `sandbox-${cluster}-node-${i + 1}`);
+}
+
 /**
  * Starts sandbox clusters (default prod and dev) on free loopback ports,
  * seeds the first, and writes one kubeconfig with an admin and a
@@ -53,9 +60,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   try {
     const started = await Promise.all(
-      names.map((name) =>
+      names.map((name, i) =>
         startCluster({
           name,
+          nodes: i === 0 && options.scale ? nodesFor(name, options.scale) : undefined,
           storage: options.etcd ? { etcd: options.etcd } : 'memory',
           dataDir: path.join(options.dataDir ?? tmp!, name),
           log: options.log,

@@ -116,7 +116,7 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
       if (!node && placeable.length > 0) {
         const counts = new Map<string, number>();
         for (const n of placeable) for (const r of insufficient(pod, n, allPods)) counts.set(r, (counts.get(r) ?? 0) + 1);
-        const parts = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([r, c]) => `${c} Insufficient ${r}`);
+        const parts = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([r, c]) => (r === 'pods' ? `${c} Too many pods` : `${c} Insufficient ${r}`));
         const other = total - placeable.length;
         if (other > 0) parts.push(`${other} node(s) didn't match Pod's node affinity/selector`);
         return unschedulable(api, pod, `0/${total} nodes are available: ${parts.join(', ')}. preemption: 0/${total} nodes are available: ${placeable.length} No preemption victims found for incoming pod${other > 0 ? `, ${other} Preemption is not helpful for scheduling` : ''}.`);

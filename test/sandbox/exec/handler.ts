@@ -135,7 +135,8 @@ function run(options: ExecHandlerOptions, ws: WebSocket, request: ExecRequest, a
     }
   };
   child.stdout!.on('data', request.stdout ? forward(STDOUT) : () => undefined);
-  child.stderr!.on('data', request.stderr ? forward(STDERR) : () => undefined);
+  // With a terminal there is no separate stderr: both go to stdout, as through a pty.
+  child.stderr!.on('data', request.tty ? forward(STDOUT) : request.stderr ? forward(STDERR) : () => undefined);
   child.stdin?.on('error', () => undefined);
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
