@@ -65,15 +65,27 @@ describe('sandbox API server with kubectl', function () {
 
   it('prints server-side tables with the real columns', async () => {
     await ok(['create', 'namespace', 'tables']);
-    const dep = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'tables' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } } } };
-    const r = await c.kubectl(['create', '-f', '-'], { stdin: JSON.stringify(dep) });
-    assert.equal(r.code, 0, r.stderr);
+    // kubectl's typed clients send protobuf bodies.
+    await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=2', '--port=80', '-n', 'tables']);
+    await ok(['create', 'service', 'clusterip', 'web', '--tcp=80:8080', '-n', 'tables']);
+    await ok(['create', 'job', 'once', '--image=busybox', '-n', 'tables', '--', 'echo', 'hi']);
+    const created = JSON.parse(await ok(['get', 'deploy', 'web', '-n', 'tables', '-o', 'json']));
+    assert.deepEqual(created.spec.template.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP' }]);
+    assert.equal(created.spec.replicas, 2);
+    const job = JSON.parse(await ok(['get', 'job', 'once', '-n', 'tables', '-o', 'json']));
+    assert.deepEqual(job.spec.template.spec.containers[0].command, ['echo', 'hi']);
+    assert.equal(job.spec.template.spec.restartPolicy, 'Never');
+    assert.match(await ok(['get', 'svc', 'web', '-n', 'tables']), /^web\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s$/m);
+    assert.match(await ok(['get', 'jobs', '-n', 'tables']), /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE$/m);
+    const all = await ok(['get', 'all', '-n', 'tables']);
+    assert.match(all, /^deployment\.apps\/web\s+0\/2\s+0\s+0\s+\d+s$/m);
+    assert.match(all, /^service\/web\s+ClusterIP/m);
     const out = await ok(['get', 'deploy', '-n', 'tables']);
     assert.match(out, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);
     assert.match(out, /^web\s+0\/2\s+0\s+0\s+\d+s$/m);
     const wide = await ok(['get', 'deploy', '-n', 'tables', '-o', 'wide']);
     assert.match(wide, /CONTAINERS\s+IMAGES\s+SELECTOR/);
-    assert.match(wide, /web\s+nginx:1\.25\s+app=web/);
+    assert.match(wide, /^web\s+0\/2\s+0\s+0\s+\d+s\s+nginx\s+nginx:1\.25\s+app=web$/m);
     const ns = await ok(['get', 'ns', 'tables']);
     assert.match(ns, /^tables\s+Active\s+\d+s$/m);
   });
