@@ -214,6 +214,8 @@ describe('sandbox API server with kubectl', function () {
     const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'errs' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'x', image: 'nginx' }] } } } };
     const inv = await c.kubectl(['create', '-f', '-'], { stdin: JSON.stringify(bad) });
     assert.match(inv.stderr, /The Deployment "x" is invalid: spec.selector: Required value/);
+    const typo = await c.kubectl(['create', '-f', '-'], { stdin: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typo', namespace: 'errs' }, dta: { a: 'b' } }) });
+    assert.match(typo.stderr, /ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta"/);
     const name = await c.kubectl(['create', '-f', '-'], { stdin: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name', namespace: 'errs' } }) });
     assert.match(name.stderr, /The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of/);
   });

@@ -13,6 +13,7 @@ import { ApiError } from './errors';
 import { apiVersionOf, type KindInfo } from './kinds';
 import { openApiV2, openApiV3Group, openApiV3Root } from './openapi';
 import { decodeProtobuf } from './protobuf';
+import { checkFields } from './strict';
 import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import type { Attributes, Authorizer, UserInfo } from './rbac';
 import type { PatchType, Registry } from './registry';
@@ -125,6 +126,17 @@ function wantsTable(req: IncomingMessage): boolean {
 function includeObject(q: URLSearchParams): IncludeObject {
   const v = q.get('includeObject');
   return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function fieldValidationOf(q: URLSearchParams): string | null {
+  const v = q.get('fieldValidation');
+  if (v && !['Strict', 'Warn', 'Ignore'].includes(v)) throw errors.badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+  return v;
+}
+
+/** Warnings travel as HTTP Warning headers, which kubectl prints. */
+function warn(res: ServerResponse, warnings: string[]): void {
+  if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
 }
 
 function dryRunOf(q: URLSearchParams): boolean {
@@ -258,6 +270,7 @@ async function handleResource(ctx: HttpContext, who: UserInfo, req: IncomingMess
       return handleWatch(ctx, req, res, q, rr);
     case 'create': {
       const body = parseBody(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+      warn(res, checkFields(info, body, fieldValidationOf(q), rr.version));
       const out = await ctx.registry.createIn(info, body, { dryRun: dryRunOf(q), fieldManager: fieldManagerOf(q, req), version: rr.version }, rr.namespace);
       return send(res, 201, out);
     }
@@ -454,6 +467,7 @@ function handleWatch(ctx: HttpContext, req: IncomingMessage, res: ServerResponse
 
 async function handleUpdate(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rr: ResourceRequest): Promise<void> {
   const body = parseBody(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+  if (!rr.subresource) warn(res, checkFields(rr.info, body, fieldValidationOf(q), rr.version));
   const opts = { dryRun: dryRunOf(q), fieldManager: fieldManagerOf(q, req), version: rr.version };
   if (rr.subresource === 'scale') {
     checkGetTarget(ctx, rr);

@@ -15,6 +15,7 @@ import { apiVersionOf, kindFromCrd, splitApiVersion, type KindInfo, type KindReg
 import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { fromLabelSelectorObject, formatLabelSelector } from './selectors';
 import type { ObjectStore, StoredObject } from './store';
+import { pruneUnknown } from './strict';
 import { nameProblems, validate, validateUpdate } from './validation';
 
 export interface WriteOptions {
@@ -179,6 +180,7 @@ export class Registry implements ObjectApi {
       obj.metadata.namespace = ns;
     } else delete obj.metadata.namespace;
     obj = toStorage(info, obj);
+    pruneUnknown(info, obj);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) {
       meta.name = meta.generateName + Array.from({ length: 5 }, () => GENERATE_CHARS[randomInt(GENERATE_CHARS.length)]).join('');
@@ -393,6 +395,7 @@ export class Registry implements ObjectApi {
       if (!cur) throw errors.notFound(info.group, info.resource, name);
       const old = cur.obj;
       let next = build(clone(old));
+      pruneUnknown(info, next);
       next.apiVersion = old.apiVersion;
       next.kind = old.kind;
       next.metadata ??= {} as KObject['metadata'];
