@@ -39,6 +39,8 @@ export function chunkerMasks(avg: number): { maskS: number; maskL: number } {
  * is a fresh Buffer that owns its memory (it can be moved to a worker).
  * Memory held: at most one `max`-sized chunk in progress.
  */
+const INITIAL_WORK = 64 * 1024;
+
 export class Chunker {
   private readonly gear: Int32Array;
   private readonly maskS: number;
@@ -54,7 +56,18 @@ export class Chunker {
     checkChunkerParams(params);
     this.gear = new Int32Array(gear.buffer, gear.byteOffset, 256);
     ({ maskS: this.maskS, maskL: this.maskL } = chunkerMasks(params.avg));
-    this.work = Buffer.allocUnsafeSlow(params.max);
+    // Grown on demand: most files of a volume are far smaller than max, and a
+    // max-sized buffer per file made small-file backups spend their time in GC.
+    this.work = Buffer.allocUnsafeSlow(Math.min(params.max, INITIAL_WORK));
+  }
+
+  private reserve(total: number): void {
+    if (total <= this.work.length) return;
+    let size = this.work.length;
+    while (size < total) size *= 2;
+    const grown = Buffer.allocUnsafeSlow(Math.min(size, this.params.max));
+    this.work.copy(grown, 0, 0, this.len);
+    this.work = grown;
   }
 
   push(piece: Buffer): Buffer[] {
@@ -64,6 +77,7 @@ export class Chunker {
       const n = Math.min(piece.length - off, this.params.max - this.len);
       const cut = this.scan(piece, off, n);
       const take = cut < 0 ? n : cut;
+      this.reserve(this.len + take);
       piece.copy(this.work, this.len, off, off + take);
       this.len += take;
       off += take;

@@ -584,7 +584,11 @@ export class Repository {
     const written = await this.writeIndexFiles(finalPacks, oldIndexFiles);
     for (const name of oldIndexFiles) await this.backend.delete(`${KEYS.indexPrefix}${name}`);
     for (const pack of gone) await this.backend.delete(packKey(pack));
-    for (const p of newPacks) bytesFreed -= p.entries.reduce((n, e) => n + e.length, 0);
+    // What the backend holds less now: every removed pack, minus the packs that
+    // took the survivors of repacking (their headers included).
+    bytesFreed = 0;
+    for (const pack of gone) bytesFreed += present.get(pack) ?? 0;
+    for (const p of newPacks) bytesFreed -= (await this.backend.stat(packKey(p.pack)))?.size ?? 0;
     this.replaceIndex(finalPacks, written);
     return { packsDeleted: toDelete.length, packsRepacked: repacked.size, blobsRemoved, bytesFreed, dryRun };
   }

@@ -129,8 +129,15 @@ describe('Repository', () => {
         assert.equal(dry.blobsRemoved, 40);
         const untouched = await listAll(backend);
         assert.deepEqual(await listAll(backend), untouched);
+        const packBytes = async () => {
+          let n = 0;
+          for await (const o of backend.list('data/')) n += o.size;
+          return n;
+        };
+        const before = await packBytes();
         const res = await repo.rewrite(keep, { repackBelowUsedFraction: 0.5 });
         assert.equal(res.blobsRemoved, 40);
+        assert.equal(res.bytesFreed, before - (await packBytes()), 'bytesFreed is what the backend holds less');
         assert.ok(res.packsRepacked > 0 && res.bytesFreed > 0, JSON.stringify(res));
         assert.deepEqual(new Set([...repo.indexedBlobs()].map((b) => b.id)), keep);
         const reopened = track(await Repository.open(backend, { passphrase: 'pw' }));
