@@ -436,7 +436,9 @@ export class Repository {
   async deleteFile(type: FileKind, name: string): Promise<void> {
     this.assertOpen();
     checkFileName(type, name);
-    await this.backend.delete(`${type}/${name}`);
+    // Locks are short-lived by nature: in an object-lock bucket their retained
+    // data is hidden behind a delete marker instead of blocking every release.
+    await this.backend.delete(`${type}/${name}`, type === 'locks' ? { retained: 'hide' } : undefined);
   }
 
   // ── keys ───────────────────────────────────────────────────────────────
