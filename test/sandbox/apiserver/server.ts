@@ -65,7 +65,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const kinds = new KindRegistry();
   const etcd = options.storage === 'memory' ? undefined : options.storage;
   const prefix = (etcd?.prefix ?? '/registry').replace(/\/+$/, '');
-  const store = new ObjectStore(etcd ? new EtcdBackend(etcd.etcd) : new MemoryBackend(), prefix);
+  const store = new ObjectStore(etcd ? new EtcdBackend(etcd.etcd, prefix) : new MemoryBackend(), prefix);
   if (etcd) {
     try {
       await store.load((relativeKey, obj) => resolveKey(kinds, relativeKey, obj));
@@ -118,7 +118,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     server.close();
     throw e;
   }
-  const compaction = setInterval(() => void store.compact().catch(() => undefined), COMPACTION_INTERVAL_MS);
+  // Like kube-apiserver: each run compacts to the revision the previous run saw, so history spans one to two intervals.
+  let seen = store.revision;
+  const compaction = setInterval(() => {
+    const upTo = seen;
+    seen = store.revision;
+    void store.compact(upTo).catch(() => undefined);
+  }, COMPACTION_INTERVAL_MS);
   compaction.unref();
 
   return {

@@ -61,11 +61,15 @@ export class MemoryBackend implements Backend {
 
 export class EtcdBackend implements Backend {
   private readonly client: Etcd3;
-  constructor(endpoint: string) {
+  constructor(
+    endpoint: string,
+    private readonly prefix: string,
+  ) {
     this.client = new Etcd3({ hosts: endpoint });
   }
   async load(): Promise<{ items: { key: string; value: string; rev: number }[]; revision: number }> {
-    const res = await this.client.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0') });
+    // Only this cluster's keys: several clusters may share one etcd under different prefixes.
+    const res = await this.client.kv.range({ key: Buffer.from(`${this.prefix}/`), range_end: Buffer.from(`${this.prefix}0`) });
     const items = (res.kvs ?? []).map((kv) => ({ key: kv.key.toString(), value: kv.value.toString(), rev: Number(kv.mod_revision) }));
     return { items, revision: Number(res.header.revision) };
   }
@@ -256,13 +260,15 @@ export class ObjectStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Forgets history up to the current revision, as kube-apiserver's periodic etcd compaction does. */
-  async compact(): Promise<number> {
-    const rev = this.current;
+  /** Forgets history up to `upTo` (default: now), as kube-apiserver's periodic etcd compaction does. */
+  async compact(upTo?: number): Promise<number> {
     await this.writeChain;
+    const rev = Math.min(upTo ?? this.current, this.current);
+    if (rev <= this.compacted) return this.compacted;
     await this.backend.compact(rev);
-    this.compacted = rev;
-    this.history.length = 0;
+    this.compacted = Math.max(this.compacted, rev);
+    const keep = this.history.findIndex((e) => e.rev > rev);
+    this.history.splice(0, keep < 0 ? this.history.length : keep);
     return rev;
   }
 
