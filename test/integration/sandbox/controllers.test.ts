@@ -146,6 +146,15 @@ spec:
     ]);
     const sts = parseTable(await kubectlOk('get', 'sts', 'kv', '-n', 'work'))[0];
     assert.equal(sts.READY, '3/3');
+    // A template change replaces pods from the highest ordinal down, each once the others are ready.
+    const before = await jsonpath(['get', 'sts', 'kv', '-n', 'work'], '{.status.updateRevision}');
+    await kubectlOk('set', 'image', 'sts/kv', '-n', 'work', 'kv=redis:7.4');
+    await kubectlOk('rollout', 'status', 'sts/kv', '-n', 'work', '--timeout=60s');
+    await waitFor('every kv pod on the new image', async () => (await jsonpath(['get', 'pods', '-n', 'work', '-l', 'app=kv'], '{.items[*].spec.containers[0].image}')) === 'redis:7.4 redis:7.4 redis:7.4' || undefined, 60_000);
+    const revisions = await jsonpath(['get', 'sts', 'kv', '-n', 'work'], '{.status.currentRevision} {.status.updateRevision}');
+    const [current, update] = revisions.split(' ');
+    assert.equal(current, update);
+    assert.notEqual(update, before);
     await kubectlOk('scale', 'sts/kv', '-n', 'work', '--replicas=1');
     await waitFor('kv-1 and kv-2 to go', async () => (await jsonpath(['get', 'pods', '-n', 'work', '-l', 'app=kv'], '{.items[*].metadata.name}')) === 'kv-0' || undefined, 30_000);
     assert.equal((await jsonpath(['get', 'pvc', '-n', 'work'], '{.items[*].metadata.name}')).split(' ').length, 3);
@@ -169,6 +178,21 @@ spec:
     const pod = parseTable(await kubectlOk('get', 'pods', '-n', 'work', '-l', 'job-name=once'))[0];
     assert.deepEqual([pod.READY, pod.STATUS], ['0/1', 'Completed']);
     assert.ok(await jsonpath(['get', 'job', 'once', '-n', 'work'], '{.status.completionTime}'));
+    await apply(`
+apiVersion: batch/v1
+kind: Job
+metadata: {name: batch, namespace: work}
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: step, image: 'busybox:1.36', command: ['true']}]
+`);
+    await kubectlOk('wait', '--for=condition=complete', 'job/batch', '-n', 'work', '--timeout=60s');
+    assert.equal(parseTable(await kubectlOk('get', 'job', 'batch', '-n', 'work'))[0].COMPLETIONS, '3/3');
+    assert.equal((await jsonpath(['get', 'pods', '-n', 'work', '-l', 'job-name=batch'], '{.items[*].status.phase}')).split(' ').length, 3);
   });
 
   it('runs one DaemonSet pod per node', async () => {

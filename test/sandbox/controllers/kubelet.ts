@@ -59,10 +59,15 @@ function orderConditions<T extends { type: string }>(conditions: T[]): T[] {
  */
 export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: () => RunningController | undefined): ControllerSpec {
   const nextIp = new Map<string, number>();
-  const allocate = (nodeIndex: number, nodeName: string): string => {
-    const n = nextIp.get(nodeName) ?? 2;
-    nextIp.set(nodeName, n >= 254 ? 2 : n + 1);
-    return `10.244.${nodeIndex}.${n}`;
+  // Addresses held by pods already stored (say, after a restart on the same etcd) are skipped.
+  const allocate = (nodeIndex: number, nodeName: string, used: Set<string>): string => {
+    for (let tries = 0; tries < 253; tries++) {
+      const n = nextIp.get(nodeName) ?? 2;
+      nextIp.set(nodeName, n >= 254 ? 2 : n + 1);
+      const ip = `10.244.${nodeIndex}.${n}`;
+      if (!used.has(ip)) return ip;
+    }
+    return `10.244.${nodeIndex}.254`;
   };
   return {
     name: 'kubelet',
@@ -126,7 +131,8 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
           return;
         }
         // Host-network pods share the node's address.
-        const podIP = pod.spec.hostNetwork ? hostIP : allocate(nodeIndex + 1, node.metadata.name);
+        const used = new Set((await api.list(R.pods)).filter((p) => p.spec?.nodeName === node.metadata.name && p.status?.podIP).map((p) => p.status.podIP as string));
+        const podIP = pod.spec.hostNetwork ? hostIP : allocate(nodeIndex + 1, node.metadata.name, used);
         status.phase = 'Running';
         status.podIP = podIP;
         status.podIPs = [{ ip: podIP }];
