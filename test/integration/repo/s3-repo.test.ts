@@ -18,7 +18,7 @@ import {
 } from '../../../src/engine/repo/api';
 import { AlreadyExistsError, S3Backend } from '../../../src/engine/storage';
 import { diffTrees, generateDataset, hashFile, hashTree } from '../../support/datagen';
-import { cli, cliOk, parseJson } from '../../support/proc';
+import { cli, cliOk, parseJson, startCli, waitFor } from '../../support/proc';
 import { RGW_UNAVAILABLE, rgwAvailable, startRgw, type RgwServer } from '../../support/rgw';
 
 /**
@@ -239,6 +239,57 @@ describe('repository on S3 (Ceph RGW)', function () {
       const to = path.join(work, 'all');
       await lbOk(['repo', 'restore-dir', snapshotIds[1], '--repo', repoUrl, '--volume', volume, '--to', to]);
       assert.deepEqual(diffTrees(expectedSecond, await hashTree(to)), []);
+    });
+
+    it('a capture killed after its first pack reached the bucket leaves no snapshot, and prune removes what it uploaded', async function () {
+      const b = backend('teams/shop/backups');
+      const dataKeys = async () => {
+        const keys = new Map<string, number>();
+        for await (const o of b.list('data/')) keys.set(o.key, o.size);
+        return keys;
+      };
+      try {
+        const dir = path.join(work, 'killed');
+        await generateDataset(dir, { totalBytes: 48 * 1024 * 1024, seed: 9, smallFiles: 20, mix: { random: 1, shared: 0, text: 0 } });
+        const before = await dataKeys();
+        const writer = await startCli(['repo', 'backup-dir', dir, '--repo', repoUrl, '--cluster', 'prod', '--volume', volume], {
+          password,
+          env: s3Env(),
+        });
+        // Kill the moment the first new pack is in the bucket: the capture is then certainly mid-way.
+        let finished = false;
+        void writer.done.then(() => (finished = true));
+        await waitFor('the first pack of the capture in the bucket', async () => {
+          if (finished) throw new Error(`the capture ended before a pack was seen: ${(await writer.done).stderr}`);
+          const now = await dataKeys();
+          return [...now.keys()].some((k) => !before.has(k)) || undefined;
+        }, 120_000);
+        writer.kill('SIGKILL');
+        const result = await writer.done;
+        assert.equal(result.signal, 'SIGKILL', 'the writer was killed mid-way');
+
+        const listed = parseJson<unknown>(await lbOk(['snapshots', '--repo', repoUrl, '--output', 'json']));
+        const arr = (Array.isArray(listed) ? listed : (listed as { snapshots: unknown[] }).snapshots) as Array<{ id: string }>;
+        assert.deepEqual(arr.map((s) => s.id), [snapshotIds[1]], 'no partial snapshot is listed');
+
+        const unlock = parseJson<{ removed: Array<{ reason: string }> }>(await lbOk(['repo', 'unlock', '--repo', repoUrl, '--output', 'json']));
+        assert.equal(unlock.removed.length, 1, 'the dead writer’s lock is found stale and removed');
+        assert.match(unlock.removed[0].reason, new RegExp(`\\b${writer.pid}\\b`));
+
+        const v = await lb(['repo', 'verify', '--repo', repoUrl, '--output', 'json']);
+        assert.equal(v.code, 0, `the repository verifies: ${v.stdout.slice(0, 2000)}`);
+
+        const leftBehind = [...(await dataKeys()).keys()].filter((k) => !before.has(k));
+        assert.ok(leftBehind.length > 0);
+        await lbOk(['repo', 'prune', '--repo', repoUrl]);
+        const after = await dataKeys();
+        assert.deepEqual(leftBehind.filter((k) => after.has(k)), [], 'prune deleted every pack the killed capture uploaded');
+        assert.deepEqual([...before.keys()].filter((k) => !after.has(k)), [], 'and nothing the kept snapshot needs');
+        const full = await lb(['repo', 'verify', '--read-data', '--repo', repoUrl, '--output', 'json']);
+        assert.equal(full.code, 0, full.stdout.slice(0, 2000));
+      } finally {
+        await b.close();
+      }
     });
   });
 
