@@ -193,7 +193,7 @@ export class Registry implements ObjectApi {
     const problems = validate(info.group, info.resource, obj);
     if (problems.length) throw errors.invalid(info.group, info.kind, meta.name, problems);
     if (opts.managedFields) meta.managedFields = opts.managedFields;
-    else recordUpdate(undefined, obj, opts.fieldManager ?? IN_PROCESS_MANAGER, obj.apiVersion, undefined, info.kind);
+    else recordUpdate(undefined, obj, opts.fieldManager ?? IN_PROCESS_MANAGER, apiVersionOf(info.group, version), undefined, info.kind);
     canonicalMetadata(obj);
     const ns = this.storageNamespace(info, meta.namespace);
     if (opts.dryRun) {

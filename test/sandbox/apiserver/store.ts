@@ -279,7 +279,15 @@ export class ObjectStore {
   }
 }
 
+/** Keys that come before resourceVersion in ObjectMeta's serialized order. */
+const BEFORE_RV = new Set(['name', 'generateName', 'namespace', 'selfLink', 'uid']);
+
 function freeze(obj: KObject, rev: number): StoredObject {
-  obj.metadata.resourceVersion = String(rev);
+  const meta = obj.metadata as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) if (BEFORE_RV.has(k)) ordered[k] = v;
+  ordered.resourceVersion = String(rev);
+  for (const [k, v] of Object.entries(meta)) if (!BEFORE_RV.has(k) && k !== 'resourceVersion') ordered[k] = v;
+  obj.metadata = ordered as KObject['metadata'];
   return { obj, json: JSON.stringify(obj), rev };
 }
