@@ -151,12 +151,13 @@ export class Registry implements ObjectApi {
 
   // ---------- namespace checks ----------
 
-  private checkNamespace(info: KindInfo, namespace: string | undefined, name: string, creating: boolean): void {
+  /** NamespaceLifecycle admission: new objects need a namespace that exists and is not terminating. */
+  private checkNamespace(info: KindInfo, namespace: string | undefined, name: string): void {
     if (!info.namespaced) return;
     if (!namespace) throw errors.badRequest('the server could not find the requested resource');
     const ns = this.store.get('/namespaces', '', namespace);
     if (!ns) throw errors.notFound('', 'namespaces', namespace);
-    if (creating && (ns.obj.metadata.deletionTimestamp || ns.obj.status?.phase === 'Terminating')) {
+    if (ns.obj.metadata.deletionTimestamp || ns.obj.status?.phase === 'Terminating') {
       throw errors.namespaceTerminating(info.group, info.resource, name, namespace);
     }
   }
@@ -188,7 +189,7 @@ export class Registry implements ObjectApi {
     if (!meta.name) throw errors.invalid(info.group, info.kind, '', [{ field: 'metadata.name', type: 'FieldValueRequired', detail: 'Required value: name or generateName is required' }]);
     const nameErrs = nameProblems(meta.name, info.nameRule);
     if (nameErrs.length) throw errors.invalid(info.group, info.kind, meta.name, nameErrs);
-    this.checkNamespace(info, meta.namespace, meta.name, true);
+    this.checkNamespace(info, meta.namespace, meta.name);
     this.prepareForCreate(info, obj);
     const problems = validate(info.group, info.resource, obj);
     if (problems.length) throw errors.invalid(info.group, info.kind, meta.name, problems);
@@ -388,7 +389,7 @@ export class Registry implements ObjectApi {
     if (!info.stored) throw errors.methodNotAllowed();
     if (!name) throw errors.badRequest('name is required');
     const version = opts.version ?? info.versions[0];
-    this.checkNamespace(info, namespace, name, false);
+    if (info.namespaced && !namespace) throw errors.badRequest('the server could not find the requested resource');
     const ns = this.storageNamespace(info, namespace);
     let dryResult: KObject | undefined;
     const { stored, result } = await this.store.mutate<KObject | 'deleted'>(info.storageKey, this.etcdKey(info, ns, name), ns, name, (cur) => {
@@ -466,7 +467,6 @@ export class Registry implements ObjectApi {
   async remove(info: KindInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<{ object: KObject; gone: boolean }> {
     if (!info.stored) throw errors.methodNotAllowed();
     const ns = this.storageNamespace(info, namespace);
-    if (info.namespaced) this.checkNamespace(info, namespace, name, false);
     let dryResult: KObject | undefined;
     const { stored, result } = await this.store.mutate<'gone' | 'kept'>(info.storageKey, this.etcdKey(info, ns, name), ns, name, (cur) => {
       if (!cur) throw errors.notFound(info.group, info.resource, name);
