@@ -4,7 +4,7 @@
  * and peak memory of a whole process tree.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -184,6 +184,7 @@ export function buildCli(): Promise<string> {
   cliBundle ??= (async () => {
     const esbuild = await import('esbuild');
     const outDir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-cli-'));
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
     const outfile = path.join(outDir, 'lifeboat.js');
     await esbuild.build({
       entryPoints: [path.join(repoRoot, 'src', 'worker', 'main.ts')],

@@ -81,6 +81,7 @@ describe('repository: writers killed mid-capture', function () {
   before(async function () {
     work = await fs.mkdtemp(path.join(os.tmpdir(), 'lifeboat-crash-'));
     repoDir = path.join(work, 'repo');
+    await fs.mkdir(path.join(work, 'tmp'));
     await lbOk(['repo', 'init', '--repo', repoDir]);
     view = await Repository.open(new LocalBackend(repoDir), { passphrase: password, workers: 1 });
   });
@@ -110,7 +111,8 @@ describe('repository: writers killed mid-capture', function () {
       const delay = Math.round(captureMs * (0.02 + 0.96 * rng.float()));
       const before = new Set(await snapshotIds());
       const tree = await hashTree(dir);
-      const writer = await startCli(backupArgs(dir), { password });
+      // Its own temp folder: a killed writer cannot remove its spool files, and they must not pile up in /tmp.
+      const writer = await startCli(backupArgs(dir), { password, env: { TMPDIR: path.join(work, 'tmp') } });
       const outcome = await Promise.race([writer.done, new Promise<undefined>((resolve) => setTimeout(resolve, delay))]);
       writer.kill('SIGKILL');
       const result = outcome ?? (await writer.done);

@@ -151,22 +151,28 @@ describe('repository in an object-lock bucket (COMPLIANCE retention, Ceph RGW)',
     }
   });
 
-  it('prune that would delete locked data says so, deletes nothing it must not, and the repository still verifies', async function () {
+  it('prune refuses to forget a snapshot under retention, changes nothing, and the repository still verifies', async function () {
+    const dataKeys = async (b: S3Backend) => {
+      const keys: string[] = [];
+      for await (const o of b.list('data/')) keys.push(o.key);
+      return keys.sort();
+    };
     const repo = await Repository.open(backend(), { passphrase: password, workers: 1 });
-    let outcome: string;
     try {
-      try {
-        const report = await prune(repo, { policy: { last: 1 } });
-        outcome = `completed: ${JSON.stringify(report).slice(0, 500)}`;
-      } catch (err) {
-        outcome = `refused: ${(err as Error).message}`;
-        assert.match((err as Error).message, /retention|object.lock|locked/i, `the refusal says why: ${(err as Error).message}`);
-      }
+      const snapshotsBefore = (await listSnapshots(repo)).map((s) => s.id).sort();
+      const packsBefore = await dataKeys(repo.backend as S3Backend);
+      // Cluster "prod" has two snapshots: keeping the last one means deleting the first's manifest.
+      await assert.rejects(prune(repo, { policy: { last: 1 } }), (err: unknown) => {
+        assert.ok(err instanceof ObjectLockedError, `ObjectLockedError expected, got ${err}`);
+        assert.match((err as Error).message, /snapshots\/.*object-lock retention \(COMPLIANCE\) until/, (err as Error).message);
+        return true;
+      });
+      assert.deepEqual((await listSnapshots(repo)).map((s) => s.id).sort(), snapshotsBefore, 'no snapshot was forgotten');
+      assert.deepEqual(await dataKeys(repo.backend as S3Backend), packsBefore, 'no pack was deleted');
+
       const report = await verify(repo, { readData: true });
-      assert.equal(report.ok, true, `after prune (${outcome}) the repository verifies: ${JSON.stringify(report.errors).slice(0, 2000)}`);
-      const left = (await listSnapshots(repo)).map((s) => s.id);
-      assert.ok(left.length >= 1, 'at least the newest snapshot is kept');
-      for (const id of left) {
+      assert.equal(report.ok, true, `after the refused prune the repository verifies: ${JSON.stringify(report.errors).slice(0, 2000)}`);
+      for (const id of snapshotsBefore.filter((x) => snapshots.slice(0, 2).includes(x))) {
         const to = path.join(work, `after-prune-${id.slice(0, 8)}`);
         await restoreToDirectory(repo, id, volume, to);
         const source = id === snapshots[0] ? firstDir : secondDir;
@@ -175,5 +181,15 @@ describe('repository in an object-lock bucket (COMPLIANCE retention, Ceph RGW)',
     } finally {
       await repo.close();
     }
+  });
+
+  it('the command line says why prune cannot forget snapshots in the locked bucket', async function () {
+    const r = await lb(['repo', 'prune', '--repo', repoUrl, '--keep-last', '1']);
+    assert.equal(r.signal, null);
+    assert.equal(r.code, 1, `prune fails (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /retention/, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+\)?\n/, `a message, not a stack trace:\n${r.stderr}`);
+    const v = await lb(['repo', 'verify', '--repo', repoUrl, '--output', 'json']);
+    assert.equal(v.code, 0, v.stdout.slice(0, 2000));
   });
 });

@@ -252,9 +252,11 @@ describe('repository on S3 (Ceph RGW)', function () {
         const dir = path.join(work, 'killed');
         await generateDataset(dir, { totalBytes: 48 * 1024 * 1024, seed: 9, smallFiles: 20, mix: { random: 1, shared: 0, text: 0 } });
         const before = await dataKeys();
+        const tmp = path.join(work, 'killed-tmp');
+        await fs.mkdir(tmp);
         const writer = await startCli(['repo', 'backup-dir', dir, '--repo', repoUrl, '--cluster', 'prod', '--volume', volume], {
           password,
-          env: s3Env(),
+          env: { ...s3Env(), TMPDIR: tmp },
         });
         // Kill the moment the first new pack is in the bucket: the capture is then certainly mid-way.
         let finished = false;
