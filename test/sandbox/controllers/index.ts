@@ -9,6 +9,7 @@ import { kubeletController, type KubeletTiming } from './kubelet';
 import type { ControllerSpec, RunningController } from './loop';
 import { startController } from './loop';
 import { namespaceContentController } from './namespace';
+import { PodCache } from './podcache';
 import { replicaSetController, replicationControllerController } from './replicaset';
 import { schedulerController } from './scheduler';
 import { volumeSnapshotContentController, volumeSnapshotController } from './snapshots';
@@ -36,6 +37,7 @@ export function startControllers(api: ObjectApi, options: ControllerOptions): Co
   const dirs = new HostDirs(options.dataDir);
   const log = options.log ?? ((m: string) => process.stderr.write(`[sandbox] ${m}\n`));
   const timing: KubeletTiming = { startMs: options.timing?.startMs ?? 400, jobRunMs: options.timing?.jobRunMs ?? 1500 };
+  const pods = new PodCache(api);
   const specs: ControllerSpec[] = [
     namespaceContentController(api, options.caCert),
     deploymentController(api),
@@ -46,18 +48,19 @@ export function startControllers(api: ObjectApi, options: ControllerOptions): Co
     jobController(api),
     cronJobController(api),
     endpointsController(api),
-    schedulerController(api),
+    schedulerController(api, pods),
     persistentVolumeClaimController(api, dirs),
     persistentVolumeController(api, dirs),
     volumeSnapshotController(api, dirs),
     volumeSnapshotContentController(api, dirs),
   ];
   const running = specs.map((s) => startController(api, s, log));
-  const kubelet: RunningController = startController(api, kubeletController(api, timing, () => kubelet), log);
+  const kubelet: RunningController = startController(api, kubeletController(api, timing, pods, () => kubelet), log);
   running.push(kubelet);
   return {
     stop() {
       for (const c of running) c.stop();
+      pods.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectApi } from '../contract';
 import { recordEvent } from './events';
 import type { ControllerSpec, RunningController } from './loop';
+import type { PodCache } from './podcache';
 import { R, clone, controllerOf, isNotFound, jsonEqual, now, setCondition } from './resources';
 
 /** How long a pod shows ContainerCreating, and how long a Job's pod runs. */
@@ -57,7 +58,7 @@ function orderConditions<T extends { type: string }>(conditions: T[]): T[] {
  * ContainerCreating briefly, then runs (podIP from the node's 10.244.N.0/24,
  * every container ready). A Job's pods run for a moment and succeed.
  */
-export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: () => RunningController | undefined): ControllerSpec {
+export function kubeletController(api: ObjectApi, timing: KubeletTiming, cache: PodCache, self: () => RunningController | undefined): ControllerSpec {
   const nextIp = new Map<string, number>();
   // Addresses held by pods already stored (say, after a restart on the same etcd) are skipped.
   const allocate = (nodeIndex: number, nodeName: string, used: Set<string>): string => {
@@ -131,7 +132,7 @@ export function kubeletController(api: ObjectApi, timing: KubeletTiming, self: (
           return;
         }
         // Host-network pods share the node's address.
-        const used = new Set((await api.list(R.pods)).filter((p) => p.spec?.nodeName === node.metadata.name && p.status?.podIP).map((p) => p.status.podIP as string));
+        const used = new Set(cache.onNode(node.metadata.name).filter((p) => p.status?.podIP).map((p) => p.status.podIP as string));
         const podIP = pod.spec.hostNetwork ? hostIP : allocate(nodeIndex + 1, node.metadata.name, used);
         status.phase = 'Running';
         status.podIP = podIP;

@@ -1,6 +1,7 @@
 import type { KObject, ObjectApi } from '../contract';
 import { recordEvent } from './events';
 import type { ControllerSpec } from './loop';
+import type { PodCache } from './podcache';
 import { parseQuantity } from './storage';
 import { R, clone, isTerminating, jsonEqual, now, setCondition } from './resources';
 
@@ -63,7 +64,7 @@ export function nodeFits(node: KObject, podSpec: any, ignoreUnschedulable = fals
  * cannot be placed stay Pending with PodScheduled=False and the message
  * the real scheduler gives.
  */
-export function schedulerController(api: ObjectApi): ControllerSpec {
+export function schedulerController(api: ObjectApi, cache: PodCache): ControllerSpec {
   return {
     name: 'scheduler',
     primary: R.pods,
@@ -79,7 +80,7 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
       },
       {
         key: R.nodes,
-        map: async () => (await api.list(R.pods)).filter((p) => !p.spec?.nodeName).map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
+        map: () => cache.all().filter((p) => !p.spec?.nodeName).map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
       },
     ],
     async reconcile(ns, name) {
@@ -97,7 +98,7 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
         if (pvc.status?.phase !== 'Bound') {
           const cls = await storageClassOf(api, pvc);
           if (cls?.volumeBindingMode === 'WaitForFirstConsumer' && !pvc.metadata.annotations?.['volume.kubernetes.io/selected-node']) {
-            const target = pickNode(nodes.filter((n) => nodeFits(n, pod.spec)), await api.list(R.pods));
+            const target = pickNode(nodes.filter((n) => nodeFits(n, pod.spec)), cache.all());
             if (target) {
               await api.update(R.pvcs, {
                 ...pvc,
@@ -109,7 +110,7 @@ export function schedulerController(api: ObjectApi): ControllerSpec {
           return unschedulable(api, pod, `0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims. ${preemption}`);
         }
       }
-      const allPods = await api.list(R.pods);
+      const allPods = cache.all();
       const placeable = nodes.filter((n) => nodeFits(n, pod.spec));
       const fitting = placeable.filter((n) => insufficient(pod, n, allPods).length === 0);
       const node = pickNode(fitting, allPods);
