@@ -301,4 +301,26 @@ describe('sandbox API server with @kubernetes/client-node', function () {
     assert.deepEqual(seen, [{ namespace: 'writes', pod: 'shell', container: 'main', command: ['tar', 'cf', '-'], stdin: false, stdout: true, stderr: true, tty: false }]);
     wss.close();
   });
+
+  it('prunes, defaults and validates custom resources by their CRD schema', async () => {
+    // Through kubectl: client-node's typed CRD model does not carry schema defaults.
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: 'integer' }, mode: { type: 'string', default: 'fast', enum: ['fast', 'slow'] } } } } } } }],
+      },
+    };
+    const made = await c.kubectl(['create', '-f', '-'], { stdin: JSON.stringify(crd) });
+    assert.equal(made.code, 0, made.stderr);
+    const g = (await objects.create({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g1', namespace: 'writes' }, spec: { size: 3, bogus: true } } as Obj)) as Obj;
+    assert.deepEqual(g.spec, { size: 3, mode: 'fast' });
+    const st = await rejects(objects.create({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g2', namespace: 'writes' }, spec: { size: 'big' } } as Obj));
+    assert.equal(st.reason, 'Invalid');
+    assert.equal(st.message, 'Gadget.example.com "g2" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"');
+  });
 });

@@ -11,7 +11,9 @@ import { recordUpdate, serverSideApply } from './apply';
 import { toStorage, toVersion } from './conversion';
 import { applyDefaults } from './defaults';
 import * as errors from './errors';
-import { apiVersionOf, kindFromCrd, splitApiVersion, type KindInfo, type KindRegistry } from './kinds';
+import type { FieldError } from './errors';
+import { applyCrdSchema } from './schema';
+import { apiVersionOf, crdVersion, kindFromCrd, splitApiVersion, type KindInfo, type KindRegistry } from './kinds';
 import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { fromLabelSelectorObject, formatLabelSelector } from './selectors';
 import type { ObjectStore, StoredObject } from './store';
@@ -191,7 +193,7 @@ export class Registry implements ObjectApi {
     if (nameErrs.length) throw errors.invalid(info.group, info.kind, meta.name, nameErrs);
     this.checkNamespace(info, meta.namespace, meta.name);
     this.prepareForCreate(info, obj);
-    const problems = validate(info.group, info.resource, obj);
+    const problems = [...this.crdSchemaProblems(info, obj), ...validate(info.group, info.resource, obj)];
     if (problems.length) throw errors.invalid(info.group, info.kind, meta.name, problems);
     if (opts.managedFields) meta.managedFields = opts.managedFields;
     else recordUpdate(undefined, obj, opts.fieldManager ?? IN_PROCESS_MANAGER, apiVersionOf(info.group, version), undefined, info.kind);
@@ -233,6 +235,11 @@ export class Registry implements ObjectApi {
       meta.finalizers = [...new Set([...(meta.finalizers ?? []), 'customresourcecleanup.apiextensions.k8s.io'])];
     }
     applyDefaults(info.group, info.resource, obj, this.defaulting, true);
+  }
+
+  private crdSchemaProblems(info: KindInfo, obj: KObject): FieldError[] {
+    if (!info.crd) return [];
+    return applyCrdSchema(obj, crdVersion(info, info.versions[0])?.schema?.openAPIV3Schema);
   }
 
   private readonly defaulting = {
@@ -430,7 +437,7 @@ export class Registry implements ObjectApi {
         }
       }
       applyDefaults(info.group, info.resource, next, this.defaulting, false);
-      const problems = [...validate(info.group, info.resource, next), ...validateUpdate(info.group, info.resource, next, old)];
+      const problems = [...this.crdSchemaProblems(info, next), ...validate(info.group, info.resource, next), ...validateUpdate(info.group, info.resource, next, old)];
       if (problems.length) throw errors.invalid(info.group, info.kind, name, problems);
       if (info.generation) {
         m.generation = (old.metadata.generation ?? 1) + (specPart(next) !== specPart(old) ? 1 : 0);
