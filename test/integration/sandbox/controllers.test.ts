@@ -76,19 +76,20 @@ spec:
   });
 
   it('streams the first pod events of a new Deployment to kubectl get pods -w', async () => {
-    const watcher = spawn('kubectl', ['get', 'pods', '-n', 'watch', '-w'], { env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath } });
+    // All namespaces: the initial list (kube-system's pods) shows when the watch is in place.
+    const watcher = spawn('kubectl', ['get', 'pods', '-A', '-w'], { env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath } });
     let out = '';
     watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('kubectl to list the existing pods', () => /coredns-/.test(out) || undefined, 30_000);
       await apply(deployment('watch', 'hello', 'nginx:1.27.2', 1));
-      await waitFor('a Running event', () => /\n?hello-\S+\s+1\/1\s+Running/.test(out) || undefined, 30_000);
+      await waitFor('a Running event', () => /\nwatch\s+hello-\S+\s+1\/1\s+Running/.test(out) || undefined, 30_000);
     } finally {
       watcher.kill('SIGKILL');
     }
     const lines = out.trim().split('\n');
-    assert.match(lines[0], /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
-    const statuses = lines.slice(1).map((l) => l.split(/\s+/).slice(1, 3).join(' '));
+    assert.match(lines[0], /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    const statuses = lines.filter((l) => l.startsWith('watch ')).map((l) => l.split(/\s+/).slice(2, 4).join(' '));
     assert.equal(statuses[0], '0/1 Pending', out);
     const creating = statuses.indexOf('0/1 ContainerCreating');
     const running = statuses.indexOf('1/1 Running');

@@ -1,5 +1,5 @@
 import type { KObject, ObjectApi, ResourceKey, WatchEvent } from '../contract';
-import { isConflict, isNotFound, sameKey } from './resources';
+import { errorCode, isConflict, isNotFound, sameKey } from './resources';
 
 /**
  * What every simulated controller is: a reconcile function over object
@@ -79,8 +79,8 @@ export function startController(api: ObjectApi, spec: ControllerSpec, log: LoopL
             if (stopped) return;
             const n = (failures.get(key) ?? 0) + 1;
             failures.set(key, n);
-            // Conflicts and vanished objects are normal races with other writers.
-            if (!isConflict(err) && !isNotFound(err) && n >= 3) {
+            // Conflicts, vanished objects and namespaces being deleted (403 from admission) are normal races.
+            if (!isConflict(err) && !isNotFound(err) && errorCode(err) !== 403 && n >= 3) {
               log(`${spec.name}: reconcile ${key} failed (attempt ${n}): ${(err as Error)?.message ?? String(err)}`);
             }
             enqueue(key, Math.min(50 * 2 ** n, 5000));
