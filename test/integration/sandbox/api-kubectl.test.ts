@@ -183,6 +183,10 @@ describe('sandbox API server with kubectl', function () {
     assert.match(denied.stderr, /Error from server \(Forbidden\): secrets is forbidden: User "restricted" cannot list resource "secrets" in API group "" in the namespace "shop"/);
     const cluster = await c.kubectl(['get', 'secrets', '-A'], { context: 'restricted' });
     assert.match(cluster.stderr, /secrets is forbidden: User "restricted" cannot list resource "secrets" in API group "" at the cluster scope/);
+    const asRestricted = await c.kubectl(['get', 'secrets', '-n', 'shop', '--as', 'restricted']);
+    assert.match(asRestricted.stderr, /secrets is forbidden: User "restricted" cannot list resource "secrets" in API group "" in the namespace "shop"/);
+    const escalate = await c.kubectl(['get', 'pods', '--as', 'admin'], { context: 'restricted' });
+    assert.match(escalate.stderr, /users "admin" is forbidden: User "restricted" cannot impersonate resource "users" in API group "" at the cluster scope/);
     const write = await c.kubectl(['create', 'configmap', 'x', '-n', 'shop'], { context: 'restricted' });
     assert.match(write.stderr, /configmaps is forbidden: User "restricted" cannot create resource "configmaps" in API group "" in the namespace "shop"/);
     // A RoleBinding created now changes what restricted may do.

@@ -44,7 +44,28 @@ export function authenticate(ctx: HttpContext, req: IncomingMessage): UserInfo {
   const m = /^Bearer\s+(.+)$/i.exec(h);
   const who = m ? ctx.tokens[m[1].trim()] : undefined;
   if (!who) throw errors.unauthorized();
-  return { user: who.user, groups: [...new Set([...who.groups, 'system:authenticated'])] };
+  const user: UserInfo = { user: who.user, groups: [...new Set([...who.groups, 'system:authenticated'])] };
+  return impersonate(ctx, req, user);
+}
+
+/** `kubectl --as USER --as-group G`: allowed when RBAC grants `impersonate` on users / groups. */
+function impersonate(ctx: HttpContext, req: IncomingMessage, who: UserInfo): UserInfo {
+  const asUser = req.headers['impersonate-user'];
+  const rawGroups = req.headers['impersonate-group'];
+  const asGroups = (Array.isArray(rawGroups) ? rawGroups : rawGroups ? String(rawGroups).split(',') : []).map((g) => g.trim()).filter(Boolean);
+  if (!asUser) {
+    if (asGroups.length) throw errors.internal('requested [' + asGroups.map((g) => `{Group ${g}}`).join(' ') + '] without impersonating a user');
+    return who;
+  }
+  const name = String(asUser);
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(name);
+  if (sa) authorize(ctx, who, { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] });
+  else authorize(ctx, who, { verb: 'impersonate', group: '', resource: 'users', name });
+  for (const g of asGroups) authorize(ctx, who, { verb: 'impersonate', group: '', resource: 'groups', name: g });
+  const groups = new Set(asGroups);
+  if (sa) ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`].forEach((g) => groups.add(g));
+  groups.add('system:authenticated');
+  return { user: name, groups: [...groups] };
 }
 
 export function authorize(ctx: HttpContext, who: UserInfo, a: Attributes): void {
