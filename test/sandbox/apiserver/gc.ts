@@ -33,13 +33,17 @@ export class GarbageCollector {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly registry: Registry) {
+    const withOwners: string[] = [];
     for (const info of registry.kinds.all()) {
       if (!info.stored || info.group === 'events.k8s.io') continue;
-      for (const s of registry.storedList(info)) this.index(info.storageKey, s.obj, undefined);
+      for (const s of registry.storedList(info)) {
+        this.index(info.storageKey, s.obj, undefined);
+        if (s.obj.metadata.ownerReferences?.length) withOwners.push(refKey({ storageKey: info.storageKey, namespace: s.obj.metadata.namespace ?? '', name: s.obj.metadata.name }));
+      }
     }
     this.unsubscribe = registry.store.subscribe((ev) => this.onEvent(ev));
     // Dependents that lost their owners while the server was down.
-    for (const [, k] of this.byUid) this.queue.add(`dep:${k}`, () => this.checkDependent(parseRef(k)));
+    for (const k of withOwners) this.queue.add(`dep:${k}`, () => this.checkDependent(parseRef(k)));
   }
 
   stop(): void {

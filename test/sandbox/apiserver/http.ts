@@ -144,6 +144,15 @@ function wantsTable(req: IncomingMessage): boolean {
   return /as=Table/.test(String(req.headers.accept ?? ''));
 }
 
+/** Metadata-only responses (client-go's metadata client). */
+function wantsPartial(req: IncomingMessage): boolean {
+  return /as=PartialObjectMetadata/.test(String(req.headers.accept ?? ''));
+}
+
+function partial(obj: KObject): string {
+  return JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
+}
+
 function includeObject(q: URLSearchParams): IncludeObject {
   const v = q.get('includeObject');
   return v === 'None' || v === 'Object' ? v : 'Metadata';
@@ -323,6 +332,7 @@ function handleGet(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, 
     const obj = ctx.registry.view(rr.info, s, rr.version);
     return send(res, 200, toTable(rr.info, rr.version, [obj], { resourceVersion: obj.metadata.resourceVersion }, includeObject(q)));
   }
+  if (wantsPartial(req)) return send(res, 200, partial(s.obj));
   send(res, 200, ctx.registry.encode(rr.info, s, rr.version));
 }
 
@@ -393,6 +403,9 @@ function handleList(ctx: HttpContext, req: IncomingMessage, res: ServerResponse,
     const objs = picked.map((s) => (s.obj.apiVersion === apiVersionOf(info.group, rr.version) && info.group !== 'events.k8s.io' ? s.obj : ctx.registry.view(info, s, rr.version)));
     return send(res, 200, toTable(info, rr.version, objs, meta, includeObject(q)));
   }
+  if (wantsPartial(req)) {
+    return send(res, 200, `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":${JSON.stringify(meta)},"items":[${picked.map((s) => partial(s.obj)).join(',')}]}`);
+  }
   const head = `{"kind":${JSON.stringify(listKind(rr))},"apiVersion":${JSON.stringify(apiVersionOf(info.group, rr.version))},"metadata":${JSON.stringify(meta)},"items":[`;
   const body = head + picked.map((s) => ctx.registry.encode(info, s, rr.version)).join(',') + ']}';
   send(res, 200, body);
@@ -421,7 +434,9 @@ function handleWatch(ctx: HttpContext, req: IncomingMessage, res: ServerResponse
     }
     res.write(`{"type":"${type}","object":${objectJson}}\n`);
   };
+  const metadataOnly = wantsPartial(req);
   const render = (s: StoredObject): string => {
+    if (metadataOnly) return partial(s.obj);
     if (!table) return ctx.registry.encode(info, s, rr.version);
     const obj = ctx.registry.view(info, s, rr.version);
     return JSON.stringify(toTable(info, rr.version, [obj], { resourceVersion: obj.metadata.resourceVersion }, include));
