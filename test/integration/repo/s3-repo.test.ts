@@ -241,6 +241,48 @@ describe('repository on S3 (Ceph RGW)', function () {
       assert.deepEqual(diffTrees(expectedSecond, await hashTree(to)), []);
     });
 
+    it('two captures at once both complete and restore byte-identically', async function () {
+      const dirs = [path.join(work, 'concurrent-a'), path.join(work, 'concurrent-b')];
+      // The same content in both: the writers store the same blobs at the same time, and both copies must stay valid.
+      await generateDataset(dirs[0], { totalBytes: 20 * 1024 * 1024, seed: 21, smallFiles: 100 });
+      await generateDataset(dirs[1], { totalBytes: 20 * 1024 * 1024, seed: 21, smallFiles: 100 });
+      await fs.writeFile(path.join(dirs[1], 'only-in-b.txt'), 'b\n');
+      const expectedTrees = await Promise.all(dirs.map((d) => hashTree(d)));
+      const results = await Promise.all(
+        dirs.map((d, i) => lb(['repo', 'backup-dir', d, '--repo', repoUrl, '--cluster', `concurrent-${i}`, '--volume', volume])),
+      );
+      for (const r of results) assert.equal(r.code, 0, `concurrent capture: ${r.stderr}`);
+
+      const listed = parseJson<unknown>(await lbOk(['snapshots', '--repo', repoUrl, '--output', 'json']));
+      const arr = (Array.isArray(listed) ? listed : (listed as { snapshots: unknown[] }).snapshots) as Array<{ id: string; cluster: string }>;
+      for (let i = 0; i < 2; i++) {
+        const snap = arr.find((s) => s.cluster === `concurrent-${i}`);
+        assert.ok(snap, `capture ${i} is listed`);
+        const to = path.join(work, `concurrent-restore-${i}`);
+        await lbOk(['repo', 'restore-dir', snap.id, '--repo', repoUrl, '--volume', volume, '--to', to]);
+        assert.deepEqual(diffTrees(expectedTrees[i], await hashTree(to)), [], `capture ${i} restores byte-identically`);
+      }
+      const v = await lb(['repo', 'verify', '--read-data', '--repo', repoUrl, '--output', 'json']);
+      assert.equal(v.code, 0, v.stdout.slice(0, 2000));
+    });
+
+    it('prune is refused while a capture holds its lock, naming the holder, and runs once it is released', async function () {
+      const repo = await Repository.open(backend('teams/shop/backups'), { passphrase: password, workers: 1 });
+      try {
+        const held = await acquireLock(repo, { exclusive: false, purpose: 'capture of lock-holder' });
+        try {
+          const p = await lb(['repo', 'prune', '--repo', repoUrl]);
+          assert.equal(p.code, 1, `prune while a capture runs must be refused:\n${p.stdout}\n${p.stderr}`);
+          assert.match(p.stderr, /locked \(shared\) for "capture of lock-holder" by .+ pid \d+/, p.stderr);
+        } finally {
+          await held.release();
+        }
+        await lbOk(['repo', 'prune', '--repo', repoUrl]);
+      } finally {
+        await repo.close();
+      }
+    });
+
     it('a capture killed after its first pack reached the bucket leaves no snapshot, and prune removes what it uploaded', async function () {
       const b = backend('teams/shop/backups');
       const dataKeys = async () => {
@@ -252,6 +294,11 @@ describe('repository on S3 (Ceph RGW)', function () {
         const dir = path.join(work, 'killed');
         await generateDataset(dir, { totalBytes: 48 * 1024 * 1024, seed: 9, smallFiles: 20, mix: { random: 1, shared: 0, text: 0 } });
         const before = await dataKeys();
+        const listSnaps = async () => {
+          const json = parseJson<unknown>(await lbOk(['snapshots', '--repo', repoUrl, '--output', 'json']));
+          return ((Array.isArray(json) ? json : (json as { snapshots: unknown[] }).snapshots) as Array<{ id: string }>).map((x) => x.id).sort();
+        };
+        const snapsBefore = await listSnaps();
         const tmp = path.join(work, 'killed-tmp');
         await fs.mkdir(tmp);
         const writer = await startCli(['repo', 'backup-dir', dir, '--repo', repoUrl, '--cluster', 'prod', '--volume', volume], {
@@ -270,9 +317,7 @@ describe('repository on S3 (Ceph RGW)', function () {
         const result = await writer.done;
         assert.equal(result.signal, 'SIGKILL', 'the writer was killed mid-way');
 
-        const listed = parseJson<unknown>(await lbOk(['snapshots', '--repo', repoUrl, '--output', 'json']));
-        const arr = (Array.isArray(listed) ? listed : (listed as { snapshots: unknown[] }).snapshots) as Array<{ id: string }>;
-        assert.deepEqual(arr.map((s) => s.id), [snapshotIds[1]], 'no partial snapshot is listed');
+        assert.deepEqual(await listSnaps(), snapsBefore, 'no partial snapshot is listed');
 
         const unlock = parseJson<{ removed: Array<{ reason: string }> }>(await lbOk(['repo', 'unlock', '--repo', repoUrl, '--output', 'json']));
         assert.equal(unlock.removed.length, 1, 'the dead writer’s lock is found stale and removed');
