@@ -111,6 +111,19 @@ spec:
     await waitFor('old pods to go', async () => (await jsonpath(['get', 'pods', '-n', 'work', '-l', 'app=roll'], '{.items[*].spec.containers[0].image}')) === 'nginx:1.27.2 nginx:1.27.2' || undefined, 30_000).catch(() => assert.fail(`pods still on ${images}`));
   });
 
+  it('replaces every old pod before starting new ones under the Recreate strategy', async () => {
+    await apply(deployment('work', 'single', 'nginx:1.27.1', 1).replace('spec:\n  replicas', 'spec:\n  strategy: {type: Recreate}\n  replicas'));
+    await kubectlOk('rollout', 'status', 'deploy/single', '-n', 'work', '--timeout=60s');
+    await kubectlOk('set', 'image', 'deploy/single', '-n', 'work', 'nginx=nginx:1.27.2');
+    await kubectlOk('rollout', 'status', 'deploy/single', '-n', 'work', '--timeout=60s');
+    const api = sandbox.clusters.get('prod')!.api;
+    const events = (await api.list(R.events, 'work'))
+      .filter((e) => e.involvedObject.name === 'single' && e.reason === 'ScalingReplicaSet')
+      .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+      .map((e) => e.message.replace(/single-\w+/, 'RS'));
+    assert.deepEqual(events, ['Scaled up replica set RS from 0 to 1', 'Scaled down replica set RS from 1 to 0', 'Scaled up replica set RS from 0 to 1']);
+  });
+
   it('creates StatefulSet pods in order with a claim each, and keeps the claims when scaled down', async () => {
     await apply(`
 apiVersion: apps/v1

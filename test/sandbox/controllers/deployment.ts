@@ -42,6 +42,11 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
       const maxRevision = all.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
       const surge = intOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge, desired, true, '25%');
       let created = false;
+      // Recreate: the new ReplicaSet grows only once every old pod is gone.
+      const recreate = d.spec?.strategy?.type === 'Recreate';
+      const oldPodsLeft = (rsList: KObject[]): boolean =>
+        rsList.some((rs) => rs.metadata.labels?.['pod-template-hash'] !== hash && ((rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0));
+      const target = recreate && oldPodsLeft(all) ? 0 : desired;
       if (!newRS) {
         const template = clone(d.spec?.template ?? {});
         template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash } };
@@ -60,7 +65,7 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
             ownerReferences: [ownerRef(d)],
           },
           spec: {
-            replicas: desired,
+            replicas: target,
             minReadySeconds: d.spec?.minReadySeconds,
             selector: {
               ...(d.spec?.selector ?? {}),
@@ -70,7 +75,7 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
           },
         };
         newRS = await api.create(R.replicasets, rs);
-        await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${newRS.metadata.name} from 0 to ${desired}`, SOURCE);
+        if (target > 0) await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${newRS.metadata.name} from 0 to ${target}`, SOURCE);
         all.push(newRS);
         created = true;
       } else if (revisionOf(newRS) < maxRevision) {
@@ -83,9 +88,9 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
       const paused = !!d.spec?.paused;
       const olds = all.filter((rs) => rs.metadata.uid !== newRS!.metadata.uid);
       if (!paused) {
-        if ((newRS.spec?.replicas ?? 0) !== desired || newRS.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(desired)) {
+        if ((newRS.spec?.replicas ?? 0) !== target || newRS.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(desired)) {
           const from = newRS.spec?.replicas ?? 0;
-          if (from !== desired) await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled ${desired > from ? 'up' : 'down'} replica set ${newRS.metadata.name} from ${from} to ${desired}`, SOURCE);
+          if (from !== target) await recordEvent(api, d, 'Normal', 'ScalingReplicaSet', `Scaled ${target > from ? 'up' : 'down'} replica set ${newRS.metadata.name} from ${from} to ${target}`, SOURCE);
           newRS = await api.update(R.replicasets, {
             ...newRS,
             metadata: {
@@ -96,11 +101,10 @@ export function deploymentController(api: ObjectApi): ControllerSpec {
                 'deployment.kubernetes.io/max-replicas': String(desired + surge),
               },
             },
-            spec: { ...newRS.spec, replicas: desired },
+            spec: { ...newRS.spec, replicas: target },
           });
         }
         // Old pods go as new ones become ready, so a rollout never drops below the wanted count.
-        const recreate = d.spec?.strategy?.type === 'Recreate';
         let keepOld = recreate ? 0 : Math.max(0, desired - (newRS.status?.readyReplicas ?? 0));
         const byNewest = [...olds].sort((a, b) => revisionOf(b) - revisionOf(a));
         for (const rs of byNewest) {
