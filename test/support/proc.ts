@@ -243,7 +243,7 @@ export function parseJson<T = unknown>(r: RunResult): T {
   }
 }
 
-/** Seconds-resolution wait for a condition, polling; throws after the deadline. */
+/** Polls a condition every 50 ms until it gives a value; throws after the deadline. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -244,8 +244,8 @@ describe('repository on S3 (Ceph RGW)', function () {
     it('two captures at once both complete and restore byte-identically', async function () {
       const dirs = [path.join(work, 'concurrent-a'), path.join(work, 'concurrent-b')];
       // The same content in both: the writers store the same blobs at the same time, and both copies must stay valid.
-      await generateDataset(dirs[0], { totalBytes: 20 * 1024 * 1024, seed: 21, smallFiles: 100 });
-      await generateDataset(dirs[1], { totalBytes: 20 * 1024 * 1024, seed: 21, smallFiles: 100 });
+      await generateDataset(dirs[0], { totalBytes: 12 * 1024 * 1024, seed: 21, smallFiles: 100 });
+      await generateDataset(dirs[1], { totalBytes: 12 * 1024 * 1024, seed: 21, smallFiles: 100 });
       await fs.writeFile(path.join(dirs[1], 'only-in-b.txt'), 'b\n');
       const expectedTrees = await Promise.all(dirs.map((d) => hashTree(d)));
       const results = await Promise.all(
