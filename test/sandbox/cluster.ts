@@ -34,6 +34,12 @@ export interface Cluster {
   /** In-process access to the cluster's objects (no authentication). */
   readonly api: ObjectApi;
   readonly dataDir: string;
+  /**
+   * The host directory holding a bound claim's volume data (what a pod
+   * mounting it sees), or undefined while the claim is unbound; lets a test
+   * compare volume bytes without going through exec.
+   */
+  claimDir(namespace: string, claim: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +82,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     server.setExecHandler(exec);
     await bootstrap(api, options.name, options.nodes ?? [`sandbox-${options.name}-node-1`, `sandbox-${options.name}-node-2`]);
     controllers = startControllers(api, { caCert: pki.caCert, dataDir, log: options.log });
-    return { name: options.name, url: server.url, caCert: pki.caCert, tokens, api, dataDir, stop };
+    const claimDir = async (namespace: string, claim: string): Promise<string | undefined> => {
+      const pvc = await api.get(R.pvcs, namespace, claim);
+      if (pvc?.status?.phase !== 'Bound' || !pvc.spec?.volumeName) return undefined;
+      const pv = await api.get(R.pvs, undefined, pvc.spec.volumeName);
+      return pv ? dirs.ofPersistentVolume(pv) : undefined;
+    };
+    return { name: options.name, url: server.url, caCert: pki.caCert, tokens, api, dataDir, claimDir, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -10,8 +10,6 @@ import WebSocket from 'ws';
 import { diffTrees, generateDataset, hashTree } from '../../support/datagen';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { HostDirs } from '../../sandbox/controllers/hostdirs';
-import { R } from '../../sandbox/controllers/resources';
 
 /** Runs a process with its stdout streamed to a file; resolves with its exit code and stderr. */
 function runToFile(cmd: string, args: string[], file: string, env: NodeJS.ProcessEnv, stdinFrom?: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -41,10 +39,8 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket or SPDY, proc
     sandbox = await startSandbox({ clusters: ['prod'] });
     tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-exec-test-'));
     env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath };
-    const prod = sandbox.clusters.get('prod')!;
-    const pvc = await prod.api.get(R.pvcs, 'shop', 'data-db-0');
-    const pv = await prod.api.get(R.pvs, undefined, pvc!.spec.volumeName);
-    dbDir = new HostDirs(prod.dataDir).ofPersistentVolume(pv!)!;
+    dbDir = (await sandbox.clusters.get('prod')!.claimDir('shop', 'data-db-0'))!;
+    assert.ok(dbDir, 'the seeded database claim is bound');
   });
 
   after(async () => {
