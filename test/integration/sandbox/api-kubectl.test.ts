@@ -249,4 +249,19 @@ describe('sandbox API server with kubectl', function () {
     assert.deepEqual({ Established: conds.Established, NamesAccepted: conds.NamesAccepted }, { Established: 'True', NamesAccepted: 'True' });
     assert.match(await ok(['api-resources', '--api-group=example.com']), /^widgets\s+wd\s+example.com\/v1\s+true\s+Widget$/m);
   });
+
+  it('issues ServiceAccount tokens that authenticate until the ServiceAccount goes', async () => {
+    await ok(['create', 'namespace', 'bots']);
+    await ok(['create', 'serviceaccount', 'bot', '-n', 'bots']);
+    const token = (await ok(['create', 'token', 'bot', '-n', 'bots', '--duration=20m'])).trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.match(await ok(['auth', 'whoami', '--token', token]), /Username\s+system:serviceaccount:bots:bot/);
+    const denied = await c.kubectl(['get', 'pods', '-n', 'bots', '--token', token]);
+    assert.match(denied.stderr, /pods is forbidden: User "system:serviceaccount:bots:bot" cannot list resource "pods" in API group "" in the namespace "bots"/);
+    await ok(['create', 'rolebinding', 'bot-view', '--clusterrole=sandbox:read-all-but-secrets', '--serviceaccount=bots:bot', '-n', 'bots']);
+    assert.equal((await c.kubectl(['get', 'pods', '-n', 'bots', '--token', token])).code, 0);
+    await ok(['delete', 'serviceaccount', 'bot', '-n', 'bots']);
+    const gone = await c.kubectl(['get', 'pods', '-n', 'bots', '--token', token]);
+    assert.match(gone.stderr, /Unauthorized/);
+  });
 });

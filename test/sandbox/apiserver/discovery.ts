@@ -56,11 +56,13 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   scale: ['get', 'patch', 'update'],
   finalize: ['update'],
   exec: ['create', 'get'],
+  token: ['create'],
 };
 
 function subresourceKind(k: KindInfo, sub: string, version: string): { group: string; version: string; kind: string } {
   if (sub === 'scale') return { group: 'autoscaling', version: 'v1', kind: 'Scale' };
   if (sub === 'exec') return { group: '', version: 'v1', kind: 'PodExecOptions' };
+  if (sub === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
   return { group: k.group, version, kind: k.kind };
 }
 
@@ -79,9 +81,9 @@ export function apiResourceList(kinds: KindRegistry, group: string, version: str
     for (const sub of k.subresources) {
       const sk = subresourceKind(k, sub, version);
       const sr: Record<string, unknown> = { name: `${k.resource}/${sub}`, singularName: '', namespaced: k.namespaced, kind: sk.kind, verbs: SUBRESOURCE_VERBS[sub] ?? ['get'] };
-      if (sub === 'scale') {
-        sr.group = 'autoscaling';
-        sr.version = 'v1';
+      if (sub === 'scale' || sub === 'token') {
+        sr.group = sk.group;
+        sr.version = sk.version;
       }
       resources.push(sr);
     }

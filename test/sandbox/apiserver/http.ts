@@ -14,6 +14,7 @@ import { apiVersionOf, type KindInfo } from './kinds';
 import { openApiV2, openApiV3Group, openApiV3Root } from './openapi';
 import { decodeProtobuf } from './protobuf';
 import { checkFields } from './strict';
+import type { TokenIssuer } from './tokens';
 import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import type { Attributes, Authorizer, UserInfo } from './rbac';
 import type { PatchType, Registry } from './registry';
@@ -27,6 +28,8 @@ export interface HttpContext {
   registry: Registry;
   authorizer: Authorizer;
   tokens: Record<string, UserInfo>;
+  /** ServiceAccount tokens this server issued. */
+  tokenIssuer?: TokenIssuer;
   serverAddress: () => string;
 }
 
@@ -42,7 +45,8 @@ export interface ResourceRequest {
 export function authenticate(ctx: HttpContext, req: IncomingMessage): UserInfo {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(h);
-  const who = m ? ctx.tokens[m[1].trim()] : undefined;
+  const bearer = m?.[1].trim();
+  const who = bearer ? (ctx.tokens[bearer] ?? ctx.tokenIssuer?.verify(bearer)) : undefined;
   if (!who) throw errors.unauthorized();
   const user: UserInfo = { user: who.user, groups: [...new Set([...who.groups, 'system:authenticated'])] };
   return impersonate(ctx, req, user);
@@ -291,6 +295,11 @@ async function handleResource(ctx: HttpContext, who: UserInfo, req: IncomingMess
   if (verb === 'create' && rr.name && !rr.subresource) throw errors.methodNotAllowed();
   authorize(ctx, who, { verb, group: info.group, resource: info.resource, subresource: rr.subresource, namespace: rr.namespace, name: rr.name });
   if (!info.stored) return handleReview(ctx, who, req, res, rr);
+  if (rr.subresource === 'token') {
+    if (verb !== 'create' || !ctx.tokenIssuer) throw errors.methodNotAllowed();
+    const body = parseBody(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+    return send(res, 201, ctx.tokenIssuer.tokenRequest(rr.namespace!, rr.name!, body));
+  }
   switch (verb) {
     case 'get':
       return handleGet(ctx, req, res, q, rr);

@@ -69,7 +69,7 @@ const ROWS: Row[] = [
   { g: '', v: ['v1'], r: 'replicationcontrollers', k: 'ReplicationController', ns: true, short: ['rc'], cat: ['all'], sub: ['scale', 'status'], etcd: 'controllers', gen: true },
   { g: '', v: ['v1'], r: 'resourcequotas', k: 'ResourceQuota', ns: true, short: ['quota'], sub: ['status'] },
   { g: '', v: ['v1'], r: 'secrets', k: 'Secret', ns: true },
-  { g: '', v: ['v1'], r: 'serviceaccounts', k: 'ServiceAccount', ns: true, short: ['sa'] },
+  { g: '', v: ['v1'], r: 'serviceaccounts', k: 'ServiceAccount', ns: true, short: ['sa'], sub: ['token'] },
   { g: '', v: ['v1'], r: 'services', k: 'Service', ns: true, short: ['svc'], cat: ['all'], sub: ['status'], etcd: 'services/specs', name: 'dns1035' },
   // apps
   { g: 'apps', v: ['v1'], r: 'controllerrevisions', k: 'ControllerRevision', ns: true },

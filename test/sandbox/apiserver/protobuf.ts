@@ -65,6 +65,9 @@ const MESSAGES: Record<string, Schema> = {
   SelfSubjectRulesReviewSpec: { 1: f('namespace', 'string') },
   SelfSubjectRulesReview: { 1: f('metadata', 'ObjectMeta'), 2: f('spec', 'SelfSubjectRulesReviewSpec') },
   SelfSubjectReview: { 1: f('metadata', 'ObjectMeta') },
+  TokenRequest: { 1: f('metadata', 'ObjectMeta'), 2: f('spec', 'TokenRequestSpec') },
+  TokenRequestSpec: { 1: f('audiences', 'string', true), 3: f('boundObjectRef', 'BoundObjectReference'), 4: f('expirationSeconds', 'int') },
+  BoundObjectReference: { 1: f('kind', 'string'), 2: f('apiVersion', 'string'), 3: f('name', 'string'), 4: f('uid', 'string') },
   // Workloads, as `kubectl create deployment|job|cronjob` build them.
   Deployment: { 1: f('metadata', 'ObjectMeta'), 2: f('spec', 'DeploymentSpec'), 3: f('status', 'Empty') },
   DeploymentSpec: { 1: f('replicas', 'int'), 2: f('selector', 'LabelSelector'), 3: f('template', 'PodTemplateSpec'), 4: f('strategy', 'DeploymentStrategy'), 5: f('minReadySeconds', 'int'), 6: f('revisionHistoryLimit', 'int'), 7: f('paused', 'bool'), 9: f('progressDeadlineSeconds', 'int') },
@@ -146,7 +149,7 @@ const MESSAGES: Record<string, Schema> = {
 const POINTER_FIELDS = new Set([
   'replicas', 'parallelism', 'completions', 'backoffLimit', 'suspend', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'enableServiceLinks',
   'revisionHistoryLimit', 'progressDeadlineSeconds', 'manualSelector', 'ttlSecondsAfterFinished', 'startingDeadlineSeconds', 'successfulJobsHistoryLimit',
-  'failedJobsHistoryLimit', 'automountServiceAccountToken', 'immutable', 'controller', 'blockOwnerDeletion', 'deletionGracePeriodSeconds',
+  'failedJobsHistoryLimit', 'automountServiceAccountToken', 'expirationSeconds', 'immutable', 'controller', 'blockOwnerDeletion', 'deletionGracePeriodSeconds',
 ]);
 
 class Reader {

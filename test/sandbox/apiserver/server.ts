@@ -21,6 +21,7 @@ import { KindRegistry, kindFromCrd } from './kinds';
 import { NamespaceLifecycle } from './namespaces';
 import { Authorizer } from './rbac';
 import { NamespaceDefaults } from './serviceaccounts';
+import { TokenIssuer } from './tokens';
 import { Registry } from './registry';
 import { EtcdBackend, MemoryBackend, ObjectStore } from './store';
 
@@ -53,6 +54,8 @@ export interface ApiServer {
   setExecHandler(handler: ExecHandler): void;
   /** Forgets history up to now, as kube-apiserver's periodic etcd compaction does; returns the revision. */
   compact(): Promise<number>;
+  /** A bearer token for system:serviceaccount:NAMESPACE:NAME, as TokenRequest issues (valid while the ServiceAccount exists). */
+  serviceAccountToken(namespace: string, name: string, expirationSeconds?: number): string;
   /** Resolves once garbage collection, namespace deletion and CRD work queued so far is done. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -81,10 +84,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   // Without the CA the composing cluster runs its own controllers for namespace content.
   const nsDefaults = options.caCert ? new NamespaceDefaults(registry, options.caCert) : undefined;
   const authorizer = new Authorizer(store);
+  const tokenIssuer = new TokenIssuer(registry, options.caCert);
   const host = options.host ?? '127.0.0.1';
   let execHandler: ExecHandler | undefined;
   let address = '';
-  const ctx: HttpContext = { registry, authorizer, tokens: options.tokens, serverAddress: () => address };
+  const ctx: HttpContext = { registry, authorizer, tokens: options.tokens, tokenIssuer, serverAddress: () => address };
 
   const server: Server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
     void handle(ctx, req, res);
@@ -134,14 +138,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       execHandler = handler;
     },
     compact: () => store.compact(),
+    serviceAccountToken(namespace: string, name: string, expirationSeconds = 3600): string {
+      return String(tokenIssuer.tokenRequest(namespace, name, { spec: { expirationSeconds } }).status.token);
+    },
     async settled(): Promise<void> {
-      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle(), nsDefaults?.queue.idle()]);
+      for (let i = 0; i < 3; i++) await Promise.all([gc.queue.idle(), namespaces.queue.idle(), crds.queue.idle(), nsDefaults?.queue.idle(), tokenIssuer.queue.idle()]);
     },
     async close(): Promise<void> {
       clearInterval(compaction);
       gc.stop();
       namespaces.stop();
       nsDefaults?.stop();
+      tokenIssuer.stop();
       crds.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
