@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { diffTrees, generateDataset, hashTree } from '../../support/datagen';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { HostDirs } from '../../sandbox/controllers/hostdirs';
 
 /** Runs a process with its stdout streamed to a file; resolves with its exit code and stderr. */
 function runToFile(cmd: string, args: string[], file: string, env: NodeJS.ProcessEnv, stdinFrom?: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -34,6 +35,10 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket or SPDY, proc
   let env: NodeJS.ProcessEnv;
   let dbDir: string;
   const kubectl = (...args: string[]) => run('kubectl', args, { env: { KUBECONFIG: sandbox.kubeconfigPath }, timeoutMs: 60_000 });
+  const kubectlOkWait = async (what: string) => {
+    const r = await kubectl('wait', '--for=jsonpath={.status.phase}=Running', what, '-n', 'shop', '--timeout=60s');
+    assert.equal(r.code, 0, r.stderr);
+  };
 
   before(async () => {
     sandbox = await startSandbox({ clusters: ['prod'] });
@@ -92,6 +97,32 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket or SPDY, proc
     const nginx = await kubectl('exec', '-n', 'shop', web, '--', 'cat', '/etc/nginx/conf.d/default.conf');
     assert.equal(nginx.code, 0, nginx.stderr);
     assert.match(nginx.stdout, /listen 8080/);
+  });
+
+  it('gives a pod a private emptyDir that lives as long as the pod', async () => {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata: {name: scratch, namespace: shop}
+spec:
+  containers:
+  - {name: app, image: 'busybox:1.36', command: [sleep, infinity], volumeMounts: [{name: tmp, mountPath: /scratch}]}
+  volumes: [{name: tmp, emptyDir: {}}]
+`;
+    const kubectlIn = (input: string, ...args: string[]) => run('kubectl', args, { env: { KUBECONFIG: sandbox.kubeconfigPath }, input, timeoutMs: 60_000 });
+    assert.equal((await kubectlIn(pod, 'apply', '-f', '-')).code, 0);
+    await kubectlOkWait('pod/scratch');
+    assert.equal((await kubectl('exec', '-n', 'shop', 'scratch', '--', 'sh', '-c', 'echo kept > /scratch/note')).code, 0);
+    assert.equal((await kubectl('exec', '-n', 'shop', 'scratch', '--', 'cat', '/scratch/note')).stdout, 'kept\n');
+    const prod = sandbox.clusters.get('prod')!;
+    const uid = (await kubectl('get', 'pod', 'scratch', '-n', 'shop', '-o', 'jsonpath={.metadata.uid}')).stdout;
+    const hostDir = new HostDirs(prod.dataDir).podRoot(uid);
+    assert.ok(existsSync(hostDir));
+    assert.equal((await kubectl('delete', 'pod', 'scratch', '-n', 'shop', '--wait=true')).code, 0);
+    await waitFor('the deleted pod`s emptyDir to be removed from the node', () => !existsSync(hostDir) || undefined, 30_000);
+    assert.equal((await kubectlIn(pod, 'apply', '-f', '-')).code, 0);
+    await kubectlOkWait('pod/scratch');
+    assert.equal((await kubectl('exec', '-n', 'shop', 'scratch', '--', 'ls', '-A', '/scratch')).stdout, '', 'a new pod starts with an empty emptyDir');
   });
 
   it('refuses exec into a pod that does not exist, with the API error', async () => {

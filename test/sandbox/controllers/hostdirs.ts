@@ -32,7 +32,12 @@ export class HostDirs {
   }
 
   podDir(uid: string, kind: string, name: string): string {
-    return path.join(this.root, 'pods', safe(uid), kind, safe(name));
+    return path.join(this.podRoot(uid), kind, safe(name));
+  }
+
+  /** Everything a pod had on its node (emptyDirs, projected files): removed with the pod. */
+  podRoot(uid: string): string {
+    return path.join(this.root, 'pods', safe(uid));
   }
 
   /** The host directory behind a PersistentVolume, or undefined for a kind it cannot back. */

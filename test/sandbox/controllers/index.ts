@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { ObjectApi } from '../contract';
 import { cronJobController } from './cronjob';
 import { daemonSetController } from './daemonset';
@@ -10,6 +11,7 @@ import type { ControllerSpec, RunningController } from './loop';
 import { startController } from './loop';
 import { namespaceContentController } from './namespace';
 import { PodCache } from './podcache';
+import { R, sameKey } from './resources';
 import { replicaSetController, replicationControllerController } from './replicaset';
 import { schedulerController } from './scheduler';
 import { volumeSnapshotContentController, volumeSnapshotController } from './snapshots';
@@ -55,10 +57,17 @@ export function startControllers(api: ObjectApi, options: ControllerOptions): Co
     volumeSnapshotContentController(api, dirs),
   ];
   const running = specs.map((s) => startController(api, s, log));
+  // A deleted pod's emptyDir volumes go with it, as the kubelet removes them.
+  const unwatchPods = api.watch((event) => {
+    if (event.type === 'DELETED' && sameKey(event.key, R.pods) && event.object.metadata.uid) {
+      void rm(dirs.podRoot(event.object.metadata.uid), { recursive: true, force: true }).catch(() => undefined);
+    }
+  });
   const kubelet: RunningController = startController(api, kubeletController(api, timing, pods, () => kubelet), log);
   running.push(kubelet);
   return {
     stop() {
+      unwatchPods();
       for (const c of running) c.stop();
       pods.stop();
     },
