@@ -52,12 +52,16 @@ describe('sandbox API server on etcd', function () {
     await create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' } });
     await create({ apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'rc', namespace: 'shop' }, spec: { template: { metadata: { labels: { r: 'c' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } });
     await create({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'ing', namespace: 'shop' }, spec: { defaultBackend: { service: { name: 'api', port: { number: 80 } } } } });
-    await create({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'widgets.example.com' },
-      spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    // Through kubectl: client-node's typed CRD model drops x-kubernetes-preserve-unknown-fields.
+    const crd = await c.kubectl(['create', '-f', '-'], {
+      stdin: JSON.stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.com' },
+        spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+      }),
     });
+    assert.equal(crd.code, 0, crd.stderr);
     const widget = await create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'shop' }, spec: { size: 3 } });
 
     const keys = (await etcdctl(etcd.endpoint, 'get', '--prefix', '/registry', '--keys-only')).split('\n').filter(Boolean);

@@ -158,7 +158,7 @@ describe('sandbox API server with kubectl', function () {
 
   it('streams watch events to get -w', async () => {
     await ok(['create', 'namespace', 'watching']);
-    const watcher = c.kubectl(['get', 'pods', '-n', 'watching', '-w', '--request-timeout=8s'], { timeoutMs: 20_000 });
+    const watcher = c.kubectl(['get', 'pods', '-n', 'watching', '-w', '--request-timeout=5s'], { timeoutMs: 20_000 });
     await new Promise((r) => setTimeout(r, 1500));
     await ok(['run', 'w1', '--image=nginx:1.25', '-n', 'watching']);
     await ok(['label', 'pod', 'w1', '-n', 'watching', 'seen=yes']);
