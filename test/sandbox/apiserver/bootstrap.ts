@@ -45,7 +45,7 @@ function readAllButSecrets(kinds: KindRegistry): unknown[] {
   const core = kinds
     .all()
     .filter((k) => k.group === '' && k.resource !== 'secrets' && k.verbs.includes('get'))
-    .flatMap((k) => [k.resource, ...k.subresources.filter((s) => s === 'status' || s === 'scale').map((s) => `${k.resource}/${s}`)])
+    .flatMap((k) => [k.resource, ...k.subresources.filter((s) => s === 'status' || s === 'scale' || s === 'log').map((s) => `${k.resource}/${s}`)])
     .sort();
   const groups = [...kinds.groups().keys()].filter((g) => g !== 'authorization.k8s.io' && g !== 'authentication.k8s.io').sort();
   return [

@@ -57,11 +57,13 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   finalize: ['update'],
   exec: ['create', 'get'],
   token: ['create'],
+  log: ['get'],
 };
 
 function subresourceKind(k: KindInfo, sub: string, version: string): { group: string; version: string; kind: string } {
   if (sub === 'scale') return { group: 'autoscaling', version: 'v1', kind: 'Scale' };
   if (sub === 'exec') return { group: '', version: 'v1', kind: 'PodExecOptions' };
+  if (sub === 'log') return { group: '', version: 'v1', kind: 'Pod' };
   if (sub === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
   return { group: k.group, version, kind: k.kind };
 }

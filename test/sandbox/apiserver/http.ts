@@ -291,6 +291,11 @@ async function handleResource(ctx: HttpContext, who: UserInfo, req: IncomingMess
   const { info } = rr;
   const verb = verbOf(method, rr, q);
   if (rr.subresource === 'exec') throw errors.badRequest('Upgrade request required');
+  if (rr.subresource === 'log') {
+    if (method !== 'GET') throw errors.methodNotAllowed();
+    authorize(ctx, who, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: rr.namespace, name: rr.name });
+    return handleLog(ctx, res, q, rr);
+  }
   if (!info.verbs.includes(verb) && !(rr.subresource && ['get', 'update', 'patch'].includes(verb))) throw errors.methodNotAllowed();
   if (verb === 'create' && rr.name && !rr.subresource) throw errors.methodNotAllowed();
   authorize(ctx, who, { verb, group: info.group, resource: info.resource, subresource: rr.subresource, namespace: rr.namespace, name: rr.name });
@@ -604,6 +609,24 @@ async function handleDeleteCollection(ctx: HttpContext, req: IncomingMessage, re
   }
   const head = `{"kind":${JSON.stringify(listKind(rr))},"apiVersion":${JSON.stringify(apiVersionOf(rr.info.group, rr.version))},"metadata":{"resourceVersion":"${ctx.registry.store.revision}"},"items":[`;
   send(res, 200, head + deleted.join(',') + ']}');
+}
+
+/**
+ * Container logs. Sandbox containers run no main process, so there is
+ * nothing to show; the checks (pod, container) and errors are the real ones.
+ */
+function handleLog(ctx: HttpContext, res: ServerResponse, q: URLSearchParams, rr: ResourceRequest): void {
+  const pod = checkGetTarget(ctx, rr).obj;
+  const names: string[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: any) => c.name);
+  const container = q.get('container') ?? (names.length === 1 ? names[0] : pod.metadata.annotations?.['kubectl.kubernetes.io/default-container']);
+  if (!container) throw errors.badRequest(`a container name must be specified for pod ${rr.name}, choose one of: [${names.join(' ')}]`);
+  if (!names.includes(container)) throw errors.badRequest(`container ${container} is not valid for pod ${rr.name}`);
+  const started = (pod.status?.containerStatuses ?? []).concat(pod.status?.initContainerStatuses ?? []).find((s: any) => s.name === container);
+  if (!started?.state?.running && !started?.state?.terminated) {
+    throw errors.badRequest(`container "${container}" in pod "${rr.name}" is waiting to start: ${started?.state?.waiting?.reason ?? 'ContainerCreating'}`);
+  }
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', 'Content-Length': 0 });
+  res.end();
 }
 
 // ---------- reviews ----------

@@ -64,7 +64,7 @@ const ROWS: Row[] = [
   { g: '', v: ['v1'], r: 'nodes', k: 'Node', ns: false, short: ['no'], sub: ['status'], etcd: 'minions' },
   { g: '', v: ['v1'], r: 'persistentvolumeclaims', k: 'PersistentVolumeClaim', ns: true, short: ['pvc'], sub: ['status'] },
   { g: '', v: ['v1'], r: 'persistentvolumes', k: 'PersistentVolume', ns: false, short: ['pv'], sub: ['status'] },
-  { g: '', v: ['v1'], r: 'pods', k: 'Pod', ns: true, short: ['po'], cat: ['all'], sub: ['exec', 'status'] },
+  { g: '', v: ['v1'], r: 'pods', k: 'Pod', ns: true, short: ['po'], cat: ['all'], sub: ['exec', 'log', 'status'] },
   { g: '', v: ['v1'], r: 'podtemplates', k: 'PodTemplate', ns: true },
   { g: '', v: ['v1'], r: 'replicationcontrollers', k: 'ReplicationController', ns: true, short: ['rc'], cat: ['all'], sub: ['scale', 'status'], etcd: 'controllers', gen: true },
   { g: '', v: ['v1'], r: 'resourcequotas', k: 'ResourceQuota', ns: true, short: ['quota'], sub: ['status'] },
