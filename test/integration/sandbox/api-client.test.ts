@@ -164,6 +164,13 @@ describe('sandbox API server with @kubernetes/client-node', function () {
     live.spec.template.metadata.labels = { app: 'other' };
     const imm = await rejects(objects.replace(live));
     assert.match(imm.message, /^Deployment\.apps "api" is invalid: spec\.selector: Invalid value: .*: field is immutable$/);
+    const pod = await core.createNamespacedPod({ namespace: 'writes', body: { metadata: { name: 'imm' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } } });
+    pod.spec!.containers[0].image = 'busybox:1.37';
+    const bound = await core.replaceNamespacedPod({ namespace: 'writes', name: 'imm', body: { ...pod, spec: { ...pod.spec!, nodeName: 'node-1' } } });
+    assert.deepEqual([bound.spec!.containers[0].image, bound.spec!.nodeName], ['busybox:1.37', 'node-1'], 'images may change and a pod binds once');
+    bound.spec!.restartPolicy = 'Never';
+    const podErr = await rejects(core.replaceNamespacedPod({ namespace: 'writes', name: 'imm', body: bound }));
+    assert.match(podErr.message, /^Pod "imm" is invalid: spec: Forbidden: pod updates may not change fields other than `spec\.containers\[\*\]\.image`/);
     const svc = await core.createNamespacedService({ namespace: 'writes', body: { metadata: { name: 'svc' }, spec: { selector: { app: 'api' }, ports: [{ port: 80 }] } } });
     assert.match(svc.spec!.clusterIP!, /^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
     svc.spec!.clusterIP = '10.96.99.99';

@@ -8,7 +8,7 @@
  */
 import type { KObject } from '../contract';
 import { ApiError } from './errors';
-import { clone, listStrategy } from './patch';
+import { canonicalJson, clone, listStrategy } from './patch';
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -51,7 +51,7 @@ export function leafValues(obj: KObject | undefined, kind: string, opts: { inclu
     if (isObj(v)) {
       const keys = Object.keys(v);
       if (keys.length === 0 || isAtomic(names, kind)) {
-        out.set(segs.join(SEP), JSON.stringify(v));
+        out.set(segs.join(SEP), canonicalJson(v));
         return;
       }
       if (DOT_MAPS.has(names[names.length - 1])) out.set([...segs, '.'].join(SEP), '');
@@ -72,10 +72,10 @@ export function leafValues(obj: KObject | undefined, kind: string, opts: { inclu
         for (const item of v) out.set([...segs, `v:${JSON.stringify(item)}`].join(SEP), '');
         return;
       }
-      out.set(segs.join(SEP), JSON.stringify(v));
+      out.set(segs.join(SEP), canonicalJson(v));
       return;
     }
-    out.set(segs.join(SEP), JSON.stringify(v));
+    out.set(segs.join(SEP), canonicalJson(v));
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;

@@ -14,7 +14,7 @@ import * as errors from './errors';
 import type { FieldError } from './errors';
 import { applyCrdSchema } from './schema';
 import { apiVersionOf, crdVersion, kindFromCrd, splitApiVersion, type KindInfo, type KindRegistry } from './kinds';
-import { clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
+import { canonicalJson, clone, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { fromLabelSelectorObject, formatLabelSelector } from './selectors';
 import type { ObjectStore, StoredObject } from './store';
 import { pruneUnknown } from './strict';
@@ -62,12 +62,12 @@ function canonicalMetadata(obj: KObject): void {
 
 function withoutVolatile(obj: KObject): string {
   const { resourceVersion: _rv, managedFields: _mf, ...meta } = obj.metadata;
-  return JSON.stringify({ ...obj, metadata: meta });
+  return canonicalJson({ ...obj, metadata: meta });
 }
 
 function specPart(obj: KObject): string {
   const { metadata: _m, status: _s, ...rest } = obj;
-  return JSON.stringify(rest);
+  return canonicalJson(rest);
 }
 
 export class Registry implements ObjectApi {
@@ -449,7 +449,7 @@ export class Registry implements ObjectApi {
         recordUpdate(old, next, opts.fieldManager ?? IN_PROCESS_MANAGER, apiVersionOf(info.group, version), subresource === 'status' ? 'status' : undefined, info.kind);
       }
       canonicalMetadata(next);
-      if (withoutVolatile(next) === withoutVolatile(old) && JSON.stringify(next.metadata.managedFields ?? []) === JSON.stringify(old.metadata.managedFields ?? [])) {
+      if (withoutVolatile(next) === withoutVolatile(old) && canonicalJson(next.metadata.managedFields ?? []) === canonicalJson(old.metadata.managedFields ?? [])) {
         return { next: undefined };
       }
       const finished = next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !(info.resource === 'namespaces' && !info.group && (next.spec?.finalizers ?? []).length > 0);

@@ -7,6 +7,7 @@
 import type { KObject } from '../contract';
 import { fieldError, type FieldError } from './errors';
 import type { NameRule } from './kinds';
+import { canonicalJson } from './patch';
 import { fromLabelSelectorObject, matchesLabels } from './selectors';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -236,7 +237,7 @@ export function validate(group: string, resource: string, obj: KObject): FieldEr
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 function goSelector(sel: any): string {
@@ -250,6 +251,25 @@ export function validateUpdate(group: string, resource: string, obj: KObject, ol
   const s = obj.spec ?? {};
   const o = old.spec ?? {};
   switch (`${group}/${resource}`) {
+    case '/pods': {
+      // Binding sets nodeName once; images, deadlines, grace and added tolerations may change; nothing else.
+      const strip = (x: any): any => {
+        const c = JSON.parse(JSON.stringify(x ?? {}));
+        for (const list of [c.containers ?? [], c.initContainers ?? []]) for (const ct of list) delete ct.image;
+        for (const k of ['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', 'schedulingGates']) delete c[k];
+        if (!o.nodeName) delete c.nodeName;
+        return c;
+      };
+      const kept = (o.tolerations ?? []).every((t: unknown) => (s.tolerations ?? []).some((n: unknown) => same(n, t)));
+      if (!same(strip(s), strip(o)) || !kept) {
+        errs.push({
+          field: 'spec',
+          type: 'FieldValueForbidden',
+          detail: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+        });
+      }
+      break;
+    }
     case '/services':
       if (o.clusterIP && o.clusterIP !== s.clusterIP && s.type !== 'ExternalName' && o.type !== 'ExternalName') {
         errs.push(fieldError('spec.clusterIPs[0]', 'FieldValueInvalid', s.clusterIPs ?? [], 'may not change once set'));
