@@ -244,6 +244,8 @@ describe('sandbox API server with kubectl', function () {
     assert.equal(w.code, 0, w.stderr);
     assert.ok(Date.now() - started < 5000);
     assert.match(await ok(['get', 'wd', '-n', 'crs']), /^NAME\s+SIZE$/m);
+    await c.server.settled();
+    assert.match(await ok(['get', 'widgets', '-n', 'crs'], 'restricted'), /^w1\s+3$/m, 'restricted reads the new group too');
     const status = JSON.parse(await ok(['get', 'crd', 'widgets.example.com', '-o', 'json'])).status;
     const conds = Object.fromEntries(status.conditions.map((x: any) => [x.type, x.status]));
     assert.deepEqual({ Established: conds.Established, NamesAccepted: conds.NamesAccepted }, { Established: 'True', NamesAccepted: 'True' });

@@ -6,7 +6,8 @@
  * - RBAC: ClusterRole cluster-admin (every verb on everything) bound to
  *   group system:masters and to user `admin`; ClusterRole
  *   `sandbox:read-all-but-secrets` (get/list/watch on every resource of
- *   every API group served at start, except Secrets) bound to user
+ *   every API group except Secrets; groups that CRDs add later are added
+ *   to it while it keeps its autoupdate annotation) bound to user
  *   `restricted`; system:discovery and system:basic-user (discovery paths,
  *   self access/rules reviews) bound to group system:authenticated, so every
  *   authenticated user can run `kubectl auth can-i`.
@@ -106,6 +107,20 @@ const SNAPSHOT_CRDS = [
   ], true),
 ];
 
+export const READER_ROLE = 'sandbox:read-all-but-secrets';
+
+/** Adds `group` to the reader role's read rule, unless someone took the role over (autoupdate removed). */
+export async function readerCoversGroup(registry: Registry, group: string): Promise<void> {
+  const key = { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' };
+  const role = await registry.get(key, undefined, READER_ROLE);
+  if (!role || role.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return;
+  const rules: any[] = role.rules ?? [];
+  const rule = rules.find((r) => (r.resources ?? []).includes('*') && !(r.apiGroups ?? []).includes(''));
+  if (!rule || rule.apiGroups.includes(group)) return;
+  rule.apiGroups = [...rule.apiGroups, group].sort();
+  await registry.update(key, role, { fieldManager: 'kube-apiserver' });
+}
+
 async function ensure(registry: Registry, group: string, resource: string, obj: KObject): Promise<void> {
   try {
     await registry.create({ group, resource }, obj, { fieldManager: 'kube-apiserver' });
@@ -143,10 +158,12 @@ export async function bootstrap(registry: Registry, apiserverAddress: { host: st
     { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
     { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
   ]));
-  await ensure(registry, crb, 'clusterroles', clusterRole('sandbox:read-all-but-secrets', readAllButSecrets(registry.kinds)));
+  await ensure(registry, crb, 'clusterroles', clusterRole(READER_ROLE, readAllButSecrets(registry.kinds)));
+  // Groups of CRDs stored before this start (etcd) are covered as well.
+  for (const g of registry.kinds.groups().keys()) if (g !== 'authorization.k8s.io' && g !== 'authentication.k8s.io') await readerCoversGroup(registry, g);
   await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('cluster-admin', 'cluster-admin', [{ kind: 'Group', name: 'system:masters' }]));
   await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('sandbox:admin', 'cluster-admin', [{ kind: 'User', name: 'admin' }]));
-  await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('sandbox:restricted', 'sandbox:read-all-but-secrets', [{ kind: 'User', name: 'restricted' }]));
+  await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('sandbox:restricted', READER_ROLE, [{ kind: 'User', name: 'restricted' }]));
   await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('system:discovery', 'system:discovery', [{ kind: 'Group', name: 'system:authenticated' }]));
   await ensure(registry, crb, 'clusterrolebindings', clusterRoleBinding('system:basic-user', 'system:basic-user', [{ kind: 'Group', name: 'system:authenticated' }]));
   await ensure(registry, 'scheduling.k8s.io', 'priorityclasses', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'system-cluster-critical' }, value: 2000000000, description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.' });

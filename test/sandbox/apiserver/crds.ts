@@ -6,6 +6,8 @@
  * `customresourcecleanup.apiextensions.k8s.io`), then stops being served.
  */
 import type { KObject } from '../contract';
+import { readerCoversGroup } from './bootstrap';
+import { canonicalJson } from './patch';
 import type { Registry } from './registry';
 import type { StoreEvent } from './store';
 import { WorkQueue } from './workqueue';
@@ -53,9 +55,10 @@ export class CrdController {
       return;
     }
     const status = this.registry.crdStatus(crd);
-    if (JSON.stringify(status) !== JSON.stringify(crd.status)) {
+    if (canonicalJson(status) !== canonicalJson(crd.status)) {
       await this.registry.patch(info, undefined, name, 'merge', { status }, { fieldManager: 'kube-apiserver' }, 'status');
     }
+    if (crd.spec?.group) await readerCoversGroup(this.registry, crd.spec.group);
   }
 
   private async cleanup(crd: KObject): Promise<void> {
