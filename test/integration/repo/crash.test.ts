@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listLocks, listSnapshots, Repository } from '../../../src/engine/repo/api';
-import { LocalBackend } from '../../../src/engine/storage';
+import { LocalBackend, TEMP_PREFIX } from '../../../src/engine/storage';
 import { diffTrees, generateDataset, hashTree, Prng, treeBytes } from '../../support/datagen';
 import { cli, cliOk, parseJson, startCli } from '../../support/proc';
 
@@ -168,6 +168,11 @@ describe('repository: writers killed mid-capture', function () {
   });
 
   it('prune removes what the killed writers uploaded, and every completed snapshot restores byte-identically', async function () {
+    // A writer killed mid-put leaves its unfinished file (".tmp-…") next to the packs. Aged past
+    // any sane grace period (as if the crash were a week ago), prune must sweep those too.
+    const temps = await unfinishedWrites(repoDir);
+    const weekAgo = new Date(Date.now() - 7 * 24 * 3600_000);
+    for (const t of temps) await fs.utimes(t, weekAgo, weekAgo);
     const dataBytesBefore = await treeBytes(path.join(repoDir, 'data'));
     const dry = await lbOk(['repo', 'prune', '--repo', repoDir, '--dry-run', '--output', 'json']);
     assert.equal(await treeBytes(path.join(repoDir, 'data')), dataBytesBefore, `--dry-run deletes nothing\n${dry.stdout}`);
@@ -176,6 +181,11 @@ describe('repository: writers killed mid-capture', function () {
     assert.ok(
       dataBytesAfter < dataBytesBefore && report.packsDeleted > 0,
       `prune must reclaim what ${killedMidWay} killed writers uploaded: data/ ${dataBytesBefore} → ${dataBytesAfter} bytes, report ${JSON.stringify(report)}`,
+    );
+    assert.deepEqual(
+      (await unfinishedWrites(repoDir)).map((f) => path.relative(repoDir, f)),
+      [],
+      `prune removes the week-old unfinished writes of killed writers (${temps.length} were there)`,
     );
     // Everything kept is referenced: a second prune finds nothing more.
     const second = parseJson<{ bytesFreed: number; packsDeleted: number }>(await lbOk(['repo', 'prune', '--repo', repoDir, '--output', 'json']));
@@ -196,6 +206,20 @@ describe('repository: writers killed mid-capture', function () {
     }
   });
 });
+
+/** Files a local-directory writer had not finished when it died (LocalBackend's temp names). */
+async function unfinishedWrites(repoDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.startsWith(TEMP_PREFIX)) out.push(p);
+    }
+  };
+  await walk(repoDir);
+  return out.sort();
+}
 
 interface UnlockJson {
   removed: Array<{ name: string; description: string; reason: string }>;
