@@ -38,7 +38,12 @@ export interface PruneReport {
   packsRepacked: number;
   blobsRemoved: number;
   bytesFreed: number;
+  /** Half-written objects of dead writers swept (not counted in a dry run). */
+  unfinishedWritesRemoved: number;
 }
+
+/** Unfinished writes younger than this are left alone by prune. */
+export const UNFINISHED_GRACE_MS = 60 * 60 * 1000;
 
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneReport> {
   const dryRun = options.dryRun ?? false;
@@ -89,6 +94,13 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
       for (const c of orphanCatalogs) await repo.deleteFile('catalogs', c);
     }
     const rewrite = await repo.rewrite(walker.seen, { dryRun, repackBelowUsedFraction: options.repackBelowUsedFraction });
+    // Half-written objects of writers that died. The exclusive lock keeps live
+    // writers out; the grace period covers a writer whose lock was judged stale
+    // while it was in fact still running.
+    const unfinished =
+      dryRun || !repo.backend.sweepUnfinished
+        ? { removed: 0, bytes: 0 }
+        : await repo.backend.sweepUnfinished(UNFINISHED_GRACE_MS);
     return {
       dryRun,
       snapshotsBefore: manifests.length,
@@ -99,7 +111,8 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
       packsDeleted: rewrite.packsDeleted,
       packsRepacked: rewrite.packsRepacked,
       blobsRemoved: rewrite.blobsRemoved,
-      bytesFreed: rewrite.bytesFreed,
+      bytesFreed: rewrite.bytesFreed + unfinished.bytes,
+      unfinishedWritesRemoved: unfinished.removed,
     };
   } finally {
     await lock.release();

@@ -58,9 +58,35 @@ export async function listManifests(repo: Repository): Promise<SnapshotManifest[
   return manifests.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
 }
 
-/** Every snapshot, oldest first. */
-export async function listSnapshots(repo: Repository): Promise<SnapshotSummary[]> {
-  return (await listManifests(repo)).map(summaryOf);
+/** A snapshot whose manifest exists but cannot be read (damaged, or from a newer format). */
+export interface UnreadableSnapshot {
+  id: string;
+  message: string;
+}
+
+/**
+ * Every snapshot, oldest first. Without `onUnreadable` one unreadable manifest
+ * fails the listing; with it, that snapshot is reported there and the others
+ * are still listed, so one damaged manifest cannot hide every recovery point.
+ */
+export async function listSnapshots(
+  repo: Repository,
+  options: { onUnreadable?: (snapshot: UnreadableSnapshot) => void } = {},
+): Promise<SnapshotSummary[]> {
+  if (!options.onUnreadable) return (await listManifests(repo)).map(summaryOf);
+  const report = options.onUnreadable;
+  const read = await mapLimit(await snapshotIds(repo), 8, async (id) => {
+    try {
+      return await readManifest(repo, id);
+    } catch (err) {
+      report({ id, message: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    }
+  });
+  return read
+    .filter((m): m is SnapshotManifest => m !== undefined)
+    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1))
+    .map(summaryOf);
 }
 
 /** Resolves a full id, a unique prefix of one, or "latest". */
@@ -68,8 +94,9 @@ export async function resolveSnapshotId(repo: Repository, idOrPrefix: string): P
   const wanted = idOrPrefix.trim().toLowerCase();
   if (!wanted) throw new SnapshotNotFoundError('no snapshot id given: pass an id (or a unique prefix), or "latest"');
   if (wanted === 'latest') {
-    const all = await listSnapshots(repo);
-    if (all.length === 0) throw new SnapshotNotFoundError(`the repository ${repo.backend.location} has no snapshots yet`);
+    // The latest readable one: a damaged manifest is verify's to report.
+    const all = await listSnapshots(repo, { onUnreadable: () => undefined });
+    if (all.length === 0) throw new SnapshotNotFoundError(`the repository ${repo.backend.location} has no readable snapshots yet`);
     return all[all.length - 1].id;
   }
   const ids = await snapshotIds(repo);

@@ -37,8 +37,21 @@ export interface StorageBackend {
    */
   delete(key: string, options?: DeleteOptions): Promise<void>;
 
+  /**
+   * Removes writes that a writer started and never finished (a killed
+   * process's temp files, an abandoned multipart upload) once they are older
+   * than olderThanMs. Only prune calls it, holding the exclusive lock.
+   */
+  sweepUnfinished?(olderThanMs: number): Promise<UnfinishedSweep>;
+
   /** Releases connections and handles. */
   close(): Promise<void>;
+}
+
+export interface UnfinishedSweep {
+  removed: number;
+  /** Bytes freed, where the backend can tell (0 when it cannot). */
+  bytes: number;
 }
 
 export interface PutOptions {

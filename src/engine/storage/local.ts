@@ -12,6 +12,7 @@ import {
   type ObjectInfo,
   type PutOptions,
   type StorageBackend,
+  type UnfinishedSweep,
 } from './backend';
 import { checkKey, checkPrefix, checkRange, TEMP_PREFIX } from './keys';
 
@@ -159,15 +160,21 @@ export class LocalBackend implements StorageBackend {
    * Returns how many files were removed.
    */
   async cleanupTemp(olderThanMs: number): Promise<number> {
+    return (await this.sweepUnfinished(olderThanMs)).removed;
+  }
+
+  async sweepUnfinished(olderThanMs: number): Promise<UnfinishedSweep> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
+    let bytes = 0;
     for await (const file of walk(this.root)) {
       if (!path.basename(file.path).startsWith(TEMP_PREFIX)) continue;
       if (file.mtimeMs > cutoff) continue;
       await fs.rm(file.path, { force: true });
       removed++;
+      bytes += file.size;
     }
-    return removed;
+    return { removed, bytes };
   }
 
   async close(): Promise<void> {

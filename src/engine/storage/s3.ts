@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -25,6 +26,7 @@ import {
   type ObjectInfo,
   type PutOptions,
   type StorageBackend,
+  type UnfinishedSweep,
 } from './backend';
 import { checkKey, checkPrefix, checkRange } from './keys';
 import {
@@ -392,6 +394,36 @@ export class S3Backend implements StorageBackend {
       if (!versionId) return;
     }
     throw new Error(`${this.location}: "${key}" still has versions after deleting 1000 of them`);
+  }
+
+  /** Aborts multipart uploads under the prefix that a writer started and never completed. */
+  async sweepUnfinished(olderThanMs: number): Promise<UnfinishedSweep> {
+    const cutoff = Date.now() - olderThanMs;
+    const prefix = this.prefix ? `${this.prefix}/` : '';
+    const stale: Array<{ key: string; uploadId: string }> = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.run('ListMultipartUploads', '', () =>
+        this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        ),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || !u.Key.startsWith(prefix)) continue;
+        if (u.Initiated && u.Initiated.getTime() > cutoff) continue;
+        stale.push({ key: u.Key.slice(prefix.length), uploadId: u.UploadId });
+      }
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+    for (const u of stale) {
+      await this.run('AbortMultipartUpload', u.key, () =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.fullKey(u.key), UploadId: u.uploadId })),
+      );
+    }
+    return { removed: stale.length, bytes: 0 };
   }
 
   async close(): Promise<void> {

@@ -119,6 +119,7 @@ const pruneCommand: CliCommand = {
             `${would}remove ${report.blobsRemoved} blob(s): delete ${report.packsDeleted} pack(s), repack ${report.packsRepacked}, ` +
               `free ${formatBytes(report.bytesFreed)}`,
           );
+          if (report.unfinishedWritesRemoved) lines.push(`removed ${report.unfinishedWritesRemoved} unfinished write(s) left by interrupted writers`);
           return lines.join('\n');
         });
         return ExitCode.ok;

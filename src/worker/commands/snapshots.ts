@@ -19,7 +19,14 @@ const snapshots: CliCommand = {
     const { values, format } = parseCommandArgs(args, { cluster: { type: 'string' }, tag: { type: 'string' } }, { min: 0, max: 0, names: '' });
     return runCommand('snapshots', format, () =>
       withRepository(values, async (repo) => {
-        const all = (await listSnapshots(repo)).filter(
+        const unreadable: string[] = [];
+        const listed = await listSnapshots(repo, {
+          onUnreadable: (u) => {
+            unreadable.push(u.id);
+            notice(`snapshot ${u.id.slice(0, 12)} cannot be read and is not listed: ${u.message}; run "lifeboat repo verify" for details`);
+          },
+        });
+        const all = listed.filter(
           (s) => (!values.cluster || s.cluster === values.cluster) && (!values.tag || s.tags.includes(values.tag as string)),
         );
         emit(format, all, () =>
@@ -40,7 +47,7 @@ const snapshots: CliCommand = {
                 ]),
               ),
         );
-        return ExitCode.ok;
+        return unreadable.length > 0 ? ExitCode.problems : ExitCode.ok;
       }),
     );
   },

@@ -5,6 +5,7 @@
  * and the same real server.
  */
 import {
+  CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutObjectLockConfigurationCommand,
@@ -109,6 +110,19 @@ describe('S3Backend on Ceph RGW', function () {
     await assert.rejects(backend.put('data/large', generatedStream(size, 'other').stream), AlreadyExistsError);
     assert.ok(Date.now() - refused < 5000, 'an existing key is refused before the data is sent');
     assert.equal(sha256(await backend.get('data/large')), expected);
+  });
+
+  it('sweeps multipart uploads a writer started and never completed, and only those past the grace period', async () => {
+    const backend = open({ bucket: 'large', prefix: 'sweep' });
+    const started = await admin.send(new CreateMultipartUploadCommand({ Bucket: 'large', Key: 'sweep/data/ab/abandoned' }));
+    const other = await admin.send(new CreateMultipartUploadCommand({ Bucket: 'large', Key: 'elsewhere/data/abandoned' }));
+    const pending = async (prefix: string) =>
+      ((await admin.send(new ListMultipartUploadsCommand({ Bucket: 'large', Prefix: prefix }))).Uploads ?? []).map((u) => u.UploadId);
+    assert.deepEqual(await backend.sweepUnfinished(3600_000), { removed: 0, bytes: 0 }, 'a young upload is left alone');
+    assert.deepEqual(await pending('sweep/'), [started.UploadId]);
+    assert.equal((await backend.sweepUnfinished(0)).removed, 1);
+    assert.deepEqual(await pending('sweep/'), []);
+    assert.deepEqual(await pending('elsewhere/'), [other.UploadId], 'uploads outside the prefix are not ours to sweep');
   });
 
   describe('object-lock bucket (COMPLIANCE, default retention 1 day)', () => {
