@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver/server';
 import type { KObject, ObjectApi, ResourceKey } from './contract';
-import { HOSTPATH_DRIVER, HostDirs, snapshotClass, snapshotCrds, startControllers, type Controllers } from './controllers';
+import { HOSTPATH_DRIVER, HostDirs, snapshotClass, startControllers, type Controllers } from './controllers';
 import { R, errorCode } from './controllers/resources';
 import { createExecHandler } from './exec';
 import { createPki } from './pki';
@@ -142,8 +142,7 @@ async function bootstrap(api: ObjectApi, cluster: string, nodeNames: string[]): 
     if (errorCode(err) !== 404) throw err;
   }
   for (const [key, obj] of systemAddons()) await ensure(api, key, obj);
-  for (const crd of snapshotCrds()) await ensure(api, R.crds, crd);
-  // A new CRD is served a moment after it is stored.
+  // The API server installs the snapshot CRDs at start; their kinds are served a moment later.
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {

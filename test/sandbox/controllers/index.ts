@@ -19,7 +19,7 @@ import { statefulSetController } from './statefulset';
 import { persistentVolumeClaimController, persistentVolumeController } from './storage';
 
 export { HostDirs, HOSTPATH_DRIVER } from './hostdirs';
-export { SNAPSHOT_CLASS, snapshotClass, snapshotCrds } from './snapshots';
+export { SNAPSHOT_CLASS, snapshotClass } from './snapshots';
 
 export interface ControllerOptions {
   /** The cluster CA, published in every namespace as kube-root-ca.crt. */

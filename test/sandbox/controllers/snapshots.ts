@@ -7,58 +7,6 @@ import { R, errorCode, isNotFound, isTerminating, jsonEqual, now } from './resou
 
 export const SNAPSHOT_CLASS = 'sandbox-snapclass';
 
-/** The external-snapshotter CRDs a CSI cluster installs, so VolumeSnapshots are served. */
-export function snapshotCrds(): KObject[] {
-  const crd = (kind: string, plural: string, scope: 'Namespaced' | 'Cluster', shortNames: string[], columns: any[]): KObject => ({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.snapshot.storage.k8s.io`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter/pull/814' } },
-    spec: {
-      group: 'snapshot.storage.k8s.io',
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames },
-      scope,
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          subresources: kind === 'VolumeSnapshotClass' ? undefined : { status: {} },
-          additionalPrinterColumns: columns,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ].map((v) => JSON.parse(JSON.stringify(v))),
-    },
-  });
-  const age = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
-  return [
-    crd('VolumeSnapshotClass', 'volumesnapshotclasses', 'Cluster', ['vsclass', 'vsclasses'], [
-      { name: 'Driver', type: 'string', jsonPath: '.driver' },
-      { name: 'DeletionPolicy', type: 'string', jsonPath: '.deletionPolicy' },
-      age,
-    ]),
-    crd('VolumeSnapshot', 'volumesnapshots', 'Namespaced', ['vs'], [
-      { name: 'ReadyToUse', type: 'boolean', jsonPath: '.status.readyToUse' },
-      { name: 'SourcePVC', type: 'string', jsonPath: '.spec.source.persistentVolumeClaimName' },
-      { name: 'SourceSnapshotContent', type: 'string', jsonPath: '.spec.source.volumeSnapshotContentName' },
-      { name: 'RestoreSize', type: 'string', jsonPath: '.status.restoreSize' },
-      { name: 'SnapshotClass', type: 'string', jsonPath: '.spec.volumeSnapshotClassName' },
-      { name: 'SnapshotContent', type: 'string', jsonPath: '.status.boundVolumeSnapshotContentName' },
-      { name: 'CreationTime', type: 'date', jsonPath: '.status.creationTime' },
-      age,
-    ]),
-    crd('VolumeSnapshotContent', 'volumesnapshotcontents', 'Cluster', ['vsc', 'vscs'], [
-      { name: 'ReadyToUse', type: 'boolean', jsonPath: '.status.readyToUse' },
-      { name: 'RestoreSize', type: 'integer', jsonPath: '.status.restoreSize' },
-      { name: 'DeletionPolicy', type: 'string', jsonPath: '.spec.deletionPolicy' },
-      { name: 'Driver', type: 'string', jsonPath: '.spec.driver' },
-      { name: 'VolumeSnapshotClass', type: 'string', jsonPath: '.spec.volumeSnapshotClassName' },
-      { name: 'VolumeSnapshot', type: 'string', jsonPath: '.spec.volumeSnapshotRef.name' },
-      { name: 'VolumeSnapshotNamespace', type: 'string', jsonPath: '.spec.volumeSnapshotRef.namespace' },
-      age,
-    ]),
-  ];
-}
-
 export function snapshotClass(): KObject {
   return {
     apiVersion: 'snapshot.storage.k8s.io/v1',
