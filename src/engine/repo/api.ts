@@ -4,7 +4,8 @@
  * import from here rather than from the individual modules.
  */
 export * from './repository';
-export { SnapshotWriter, type SnapshotMeta, type VolumeInfo } from './snapshotWriter';
+export { SnapshotWriter, type SnapshotMeta, type StoredVolume, type VolumeInfo } from './snapshotWriter';
+export { latestSnapshotWithVolume } from './parentTree';
 export {
   SnapshotNotFoundError,
   catalogFiles,

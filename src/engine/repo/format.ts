@@ -8,7 +8,8 @@ import { compression } from './compression';
 import { sealing, type MasterKeys } from './crypto';
 
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
+/** 1: snapshot manifests may carry a volume's `parent` record, which older readers ignore. */
+export const FORMAT_MINOR = 1;
 
 export const CONFIG_MAGIC = Buffer.from('LBRC', 'latin1');
 export const PACK_MAGIC = Buffer.from('LBPK', 'latin1');

@@ -32,6 +32,8 @@ export interface VolumeRoot {
   root: DirMeta;
   files: number;
   bytes: number;
+  /** The earlier snapshot whose unchanged files this volume took without reading them, and how many. */
+  parent?: { snapshot: string; files: number; bytes: number };
 }
 
 export interface DataRoot {

@@ -6,10 +6,12 @@ import type { Readable } from 'node:stream';
 import { version as packageVersion } from '../../../package.json';
 import { catalogEntry, CATALOG_VERSION, encodeCatalog, type CatalogFileLine, type CatalogResource, type ResourceLike } from './catalog';
 import { acquireLock, type Lock } from './lock';
+import { ParentTree } from './parentTree';
 import type { BlobKind, Repository } from './repository';
 import { encodeManifest, MANIFEST_VERSION, summaryOf, type DataRoot, type SnapshotManifest, type SnapshotSummary, type VolumeRoot } from './snapshot';
+import { readManifest, resolveSnapshotId } from './snapshotReader';
 import { normaliseTarPath, readTar, type TarEntry } from './tar';
-import { decodeTree, TreeBuilder, type DirMeta } from './tree';
+import { decodeTree, TreeBuilder, type DirMeta, type TreeEntry } from './tree';
 
 export type { SnapshotSummary } from './snapshot';
 
@@ -27,6 +29,34 @@ export interface VolumeInfo {
   capacity?: string;
   /** Called after each file is stored, for progress reporting. */
   onFile?: (path: string, bytes: number) => void;
+  /**
+   * Id of an earlier snapshot holding the same volume. Files whose path,
+   * size, mtime, mode, uid and gid match its entries take their chunk list
+   * from it and are skipped in the archive instead of being chunked and
+   * sealed again. A content change that keeps size and mtime goes unseen.
+   */
+  parent?: string;
+}
+
+export interface StoredVolume {
+  files: number;
+  bytes: number;
+  /** Files (and their bytes) whose content was taken from the parent snapshot. */
+  reused: { files: number; bytes: number };
+}
+
+/** True when a parent entry describes the same file content a full read would store. */
+function unchanged(prev: TreeEntry | undefined, meta: DirMeta, size: number): prev is TreeEntry & { chunks: string[] } {
+  return (
+    prev !== undefined &&
+    prev.type === 'file' &&
+    Array.isArray(prev.chunks) &&
+    prev.size === size &&
+    prev.mtime === meta.mtime &&
+    prev.mode === meta.mode &&
+    prev.uid === meta.uid &&
+    prev.gid === meta.gid
+  );
 }
 
 /**
@@ -168,7 +198,7 @@ export class SnapshotWriter {
     });
   }
 
-  async addVolume(name: { namespace: string; pvc: string }, tar: Readable, info: VolumeInfo = {}): Promise<{ files: number; bytes: number }> {
+  async addVolume(name: { namespace: string; pvc: string }, tar: Readable, info: VolumeInfo = {}): Promise<StoredVolume> {
     return this.track(async () => {
       const label = `${name.namespace}/${name.pvc}`;
       if (this.volumes.some((v) => v.namespace === name.namespace && v.pvc === name.pvc)) {
@@ -182,7 +212,9 @@ export class SnapshotWriter {
       });
       let files = 0;
       let bytes = 0;
+      const reused = { files: 0, bytes: 0 };
       try {
+        const parent = info.parent ? await this.parentTree(info.parent, name) : undefined;
         for await (const { entry, body } of readTar(tar)) {
           const p = normaliseTarPath(entry.path);
           if (p === undefined) {
@@ -201,6 +233,18 @@ export class SnapshotWriter {
             case 'file': {
               if (p === '') {
                 this.warn(`volume ${label}: skipped a file entry without a name`);
+                break;
+              }
+              const prev = parent ? await parent.lookup(p) : undefined;
+              if (unchanged(prev, meta, entry.size) && prev.chunks.every((c) => this.repo.hasBlob(c))) {
+                // Left unread, the body is skipped by the archive reader without being hashed or sealed.
+                await builder.add(p, { type: 'file', ...meta, size: prev.size, chunks: prev.chunks });
+                await spool.add({ p: '/' + p, s: prev.size });
+                files++;
+                bytes += prev.size;
+                reused.files++;
+                reused.bytes += prev.size;
+                info.onFile?.(p, prev.size);
                 break;
               }
               const stored = await this.saveStream(body);
@@ -234,10 +278,21 @@ export class SnapshotWriter {
         }
         const { root, meta } = await builder.finish();
         const fileList = await spool.store(this.repo);
-        this.volumes.push({ ...name, storageClass: info.storageClass, capacity: info.capacity, tree: root, root: meta, files, bytes, fileList: fileList.chunks });
+        const volume: VolumeRoot & { fileList: string[] } = {
+          ...name,
+          storageClass: info.storageClass,
+          capacity: info.capacity,
+          tree: root,
+          root: meta,
+          files,
+          bytes,
+          fileList: fileList.chunks,
+        };
+        if (parent) volume.parent = { snapshot: parent.snapshot, files: reused.files, bytes: reused.bytes };
+        this.volumes.push(volume);
         this.files += files;
         this.bytes += bytes;
-        return { files, bytes };
+        return { files, bytes, reused };
       } catch (err) {
         tar.destroy();
         const message = `volume ${label}: ${(err as Error).message}`;
@@ -249,6 +304,14 @@ export class SnapshotWriter {
         await spool.discard();
       }
     });
+  }
+
+  /** The parent snapshot's tree of this volume; an error when the parent lacks the volume, so a wrong id is noticed. */
+  private async parentTree(id: string, name: { namespace: string; pvc: string }): Promise<ParentTree> {
+    const manifest = await readManifest(this.repo, await resolveSnapshotId(this.repo, id));
+    const root = manifest.volumes.find((v) => v.namespace === name.namespace && v.pvc === name.pvc);
+    if (!root) throw new Error(`parent snapshot ${id.slice(0, 12)} has no volume ${name.namespace}/${name.pvc}`);
+    return new ParentTree(this.repo, manifest.id, root.tree);
   }
 
   async addData(name: string, content: Readable, info?: Record<string, unknown>): Promise<{ bytes: number }> {

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { restoreToDirectory } from '../../engine/repo/localRestore';
-import { listVolumeFiles, openFile } from '../../engine/repo/snapshotReader';
-import { SnapshotWriter } from '../../engine/repo/snapshotWriter';
+import { latestSnapshotWithVolume } from '../../engine/repo/parentTree';
+import { listVolumeFiles, openFile, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
+import { SnapshotWriter, type StoredVolume } from '../../engine/repo/snapshotWriter';
 import { ExitCode, UsageError } from '../cli';
 import { emit, formatBytes, formatDuration, formatTime, notice, table } from '../output';
 import type { CliCommand } from './index';
@@ -53,17 +54,34 @@ function stderrTail(child: ReturnType<typeof spawn>): () => string {
 const backupDir: CliCommand = {
   name: 'repo backup-dir',
   summary: 'Capture a local directory as a volume of a new snapshot',
-  usage: `DIR --cluster NAME --volume NAMESPACE/PVC [--tag TAG]... --repo … [--output json]
+  usage: `DIR --cluster NAME --volume NAMESPACE/PVC [--tag TAG]... [--parent SNAPSHOT | --no-parent] --repo … [--output json]
 
   Reads DIR with the system tar (as a volume mover does) and stores it as
   the volume NAMESPACE/PVC of a snapshot of cluster NAME.
+
+  --parent SNAPSHOT  take unchanged files from this snapshot instead of
+                     reading them again (default: the newest snapshot of
+                     cluster NAME that holds the volume). A file counts as
+                     unchanged when its path, size, modification time
+                     (whole seconds), mode, uid and gid are the same.
+  --no-parent        read every file, for when content may have changed
+                     without its size or modification time changing
   ${REPO_USAGE}`,
   run: async (args) => {
     const { values, positionals, format } = parseCommandArgs(
       args,
-      { cluster: { type: 'string' }, volume: { type: 'string' }, tag: { type: 'string', multiple: true } },
+      {
+        cluster: { type: 'string' },
+        volume: { type: 'string' },
+        tag: { type: 'string', multiple: true },
+        parent: { type: 'string' },
+        'no-parent': { type: 'boolean' },
+      },
       { min: 1, max: 1, names: 'DIR to back up' },
     );
+    if (values.parent !== undefined && values['no-parent'] === true) {
+      throw new UsageError('--parent and --no-parent exclude each other: give one of them');
+    }
     const dir = positionals[0];
     const volume = parseVolume(values.volume as string | undefined);
     const cluster = values.cluster as string | undefined;
@@ -73,6 +91,15 @@ const backupDir: CliCommand = {
       if (!st?.isDirectory()) throw new Error(`${dir} is not a directory`);
       return withRepository(values, (repo) =>
         cancellable(async (signal) => {
+          const parent =
+            values['no-parent'] === true
+              ? undefined
+              : values.parent !== undefined
+                ? await resolveSnapshotId(repo, values.parent as string)
+                : await latestSnapshotWithVolume(repo, cluster, volume);
+          if (parent && !(await readManifest(repo, parent)).volumes.some((v) => v.namespace === volume.namespace && v.pvc === volume.pvc)) {
+            throw new Error(`parent snapshot ${parent.slice(0, 12)} has no volume ${volume.namespace}/${volume.pvc}: pick another with --parent, or use --no-parent`);
+          }
           const writer = await SnapshotWriter.begin(repo, {
             cluster,
             scope: { volumes: [`${volume.namespace}/${volume.pvc}`] },
@@ -89,10 +116,10 @@ const backupDir: CliCommand = {
           };
           signal.addEventListener('abort', onAbort);
           try {
-            let stored: { files: number; bytes: number } | undefined;
+            let stored: StoredVolume | undefined;
             let storeError: unknown;
             try {
-              stored = await writer.addVolume(volume, child.stdout!);
+              stored = await writer.addVolume(volume, child.stdout!, { parent });
             } catch (err) {
               storeError = err;
             }
@@ -105,10 +132,14 @@ const backupDir: CliCommand = {
             // GNU tar exits 1 when files changed while being read: the copy may be inconsistent.
             if (code === 1) writer.warn(`tar reported files that changed while being read: ${tail()}`);
             const summary = await writer.commit();
-            emit(format, summary, () =>
+            const reused = { parent: parent ?? null, files: stored!.reused.files, bytes: stored!.reused.bytes };
+            emit(format, { ...summary, reused }, () =>
               [
                 `snapshot ${summary.id.slice(0, 12)} saved: ${stored!.files} file(s), ${formatBytes(stored!.bytes)} ` +
                   `(${formatBytes(summary.sizes.added)} new) in ${formatDuration(summary.durationMs)}`,
+                parent
+                  ? `${reused.files} unchanged file(s) (${formatBytes(reused.bytes)}) taken from snapshot ${parent.slice(0, 12)} without reading them`
+                  : 'no parent snapshot: every file was read',
                 ...summary.warnings.map((w) => `warning: ${w}`),
               ].join('\n'),
             );

@@ -225,3 +225,77 @@ describe('lifeboat repo command line', function () {
     assert.ok(pruned.blobsRemoved > 0 && pruned.packsDeleted > 0);
   });
 });
+
+describe('lifeboat repo backup-dir with a parent snapshot', function () {
+  this.timeout(120_000);
+  let work: string;
+  let repoDir: string;
+  let src: string;
+  let data: DatasetSummary;
+  const password = 'parent passphrase';
+  const env = { LIFEBOAT_REPOSITORY: undefined, LIFEBOAT_NEW_PASSWORD: undefined };
+  type Saved = Summary & { reused: { parent: string | null; files: number; bytes: number } };
+  const backup = async (...extra: string[]): Promise<Saved> =>
+    parseJson<Saved>(
+      await cliOk(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'lab', '--volume', 'apps/data', '--output', 'json', ...extra], {
+        password,
+        env,
+      }),
+    );
+
+  before(async function () {
+    await buildCli();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-cli-parent-'));
+    repoDir = path.join(work, 'repo');
+    src = path.join(work, 'src');
+    data = await generateDataset(src, { totalBytes: 1024 * 1024, smallFiles: 30, seed: 5 });
+    await cliOk(['repo', 'init', '--repo', repoDir], { password, env });
+  });
+
+  after(function () {
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('uses the newest snapshot of the cluster holding the volume, unless told otherwise', async function () {
+    const first = await backup();
+    assert.deepEqual(first.reused, { parent: null, files: 0, bytes: 0 }, 'an empty repository has no parent');
+    // Another cluster's, and another volume's, snapshots are never parents.
+    await cliOk(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'other', '--volume', 'apps/data'], { password, env });
+    await cliOk(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'lab', '--volume', 'apps/logs'], { password, env });
+
+    const second = await backup();
+    assert.equal(second.reused.parent, first.id);
+    assert.equal(second.reused.files, data.files);
+    assert.equal(second.sizes.added, 0);
+    const text = await cliOk(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'lab', '--volume', 'apps/data'], { password, env });
+    assert.match(text.stdout, new RegExp(`${data.files} unchanged file\\(s\\) .* taken from snapshot ${second.id.slice(0, 12)}`));
+
+    const full = await backup('--no-parent');
+    assert.deepEqual(full.reused, { parent: null, files: 0, bytes: 0 });
+    const picked = await backup('--parent', first.id.slice(0, 10));
+    assert.equal(picked.reused.parent, first.id);
+    assert.equal(picked.reused.files, data.files);
+
+    const out = path.join(work, 'out');
+    await cliOk(['repo', 'restore-dir', picked.id, '--repo', repoDir, '--volume', 'apps/data', '--to', out], { password, env });
+    assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
+  });
+
+  it('documents the options and rejects contradictory ones', async function () {
+    const help = await cliOk(['repo', 'backup-dir', '--help'], { password, env });
+    assert.match(help.stdout, /--parent SNAPSHOT/);
+    assert.match(help.stdout, /--no-parent/);
+    const both = await cli(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'lab', '--volume', 'apps/data', '--parent', 'latest', '--no-parent'], {
+      password,
+      env,
+    });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--parent and --no-parent/);
+    const wrong = await cli(['repo', 'backup-dir', src, '--repo', repoDir, '--cluster', 'lab', '--volume', 'apps/nothere', '--parent', 'latest'], {
+      password,
+      env,
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /has no volume apps\/nothere/);
+  });
+});

@@ -301,3 +301,126 @@ describe('snapshots on a local repository', function () {
     assert.deepEqual(diffTrees(await hashTree(src), await hashTree(out)), []);
   });
 });
+
+describe('incremental volume capture from a parent snapshot', function () {
+  this.timeout(120_000);
+  let work: string;
+  let src: string;
+  let repo: Repository;
+  const volume = { namespace: 'shop', pvc: 'data' };
+  const when = new Date('2026-03-01T10:00:00Z');
+
+  function writeFile(rel: string, content: Buffer, mtime = when): void {
+    const file = path.join(src, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    fs.utimesSync(file, mtime, mtime);
+  }
+
+  async function capture(parent?: string): Promise<{ id: string; added: number; files: number; reused: number }> {
+    const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: {} });
+    const vol = await w.addVolume(volume, tarOf(src), { parent });
+    const summary = await w.commit();
+    return { id: summary.id, added: summary.sizes.added, files: vol.files, reused: vol.reused.files };
+  }
+
+  async function restored(id: string, name: string): Promise<Map<string, string>> {
+    const out = path.join(work, name);
+    await restoreToDirectory(repo, id, volume, out);
+    return hashTree(out);
+  }
+
+  async function volumeOf(id: string): Promise<{ tree: string; fileList: string[]; parent?: unknown }> {
+    const root = (await readManifest(repo, id)).volumes[0];
+    const cat = (await readCatalog(repo, id)).volumes[0];
+    return { tree: root.tree, fileList: cat.fileList, parent: root.parent };
+  }
+
+  beforeEach(async function () {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-parent-'));
+    src = path.join(work, 'src');
+    for (let i = 0; i < 6; i++) writeFile(`dir${i % 2}/sub/f${i}.bin`, Buffer.from(createHash('sha256').update(`f${i}`).digest('hex').repeat(4000 + i)));
+    writeFile('top.txt', Buffer.from('top level\n'));
+    writeFile('empty', Buffer.alloc(0));
+    fs.symlinkSync('top.txt', path.join(src, 'link'));
+    repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: 'p' });
+  });
+
+  afterEach(async function () {
+    await repo?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('takes unchanged files from the parent without storing anything new, and the result equals a full capture', async function () {
+    const first = await capture();
+    assert.equal(first.reused, 0);
+    const second = await capture(first.id);
+    assert.equal(second.files, 8);
+    assert.equal(second.reused, 8, 'every file was unchanged');
+    assert.equal(second.added, 0, 'no blob was new to the repository');
+    const full = await capture();
+    const [a, b, c] = [await volumeOf(first.id), await volumeOf(second.id), await volumeOf(full.id)];
+    assert.equal(b.tree, c.tree, 'the same tree as a full capture');
+    assert.deepEqual(b.fileList, c.fileList, 'the same file list as a full capture');
+    assert.equal(a.parent, undefined);
+    assert.deepEqual(b.parent, { snapshot: first.id, files: 8, bytes: (await readManifest(repo, second.id)).volumes[0].bytes });
+    assert.deepEqual(diffTrees(await hashTree(src), await restored(second.id, 'out')), []);
+  });
+
+  it('reads a file again when its modification time changed, even with the same size', async function () {
+    const first = await capture();
+    const changed = Buffer.from(fs.readFileSync(path.join(src, 'dir0/sub/f0.bin')).toString().toUpperCase());
+    writeFile('dir0/sub/f0.bin', changed, new Date(when.getTime() + 5000));
+    writeFile('dir1/new.txt', Buffer.from('new file\n'));
+    const second = await capture(first.id);
+    assert.equal(second.files, 9);
+    assert.equal(second.reused, 7, 'the changed and the new file were read');
+    assert.ok(second.added >= changed.length, `the changed content was stored (${second.added} bytes added)`);
+    assert.deepEqual(diffTrees(await hashTree(src), await restored(second.id, 'out')), []);
+    const full = await capture();
+    assert.equal((await volumeOf(second.id)).tree, (await volumeOf(full.id)).tree);
+  });
+
+  it('keeps the parent content of a file changed without changing size or modification time; a full read sees it', async function () {
+    const first = await capture();
+    const file = path.join(src, 'dir1/sub/f1.bin');
+    const old = await hashFile(file);
+    writeFile('dir1/sub/f1.bin', Buffer.from(fs.readFileSync(file).toString().toUpperCase()));
+    const second = await capture(first.id);
+    assert.equal(second.reused, 8, 'size and mtime are all that is compared');
+    assert.equal((await restored(second.id, 'with-parent')).get('dir1/sub/f1.bin'), old);
+    const full = await capture();
+    assert.equal(full.reused, 0);
+    assert.equal((await restored(full.id, 'full')).get('dir1/sub/f1.bin'), await hashFile(file));
+  });
+
+  it('reads everything when the parent data was pruned away', async function () {
+    const first = await capture();
+    const manifest = await repo.readFile('snapshots', first.id);
+    const rootTree = (await readManifest(repo, first.id)).volumes[0].tree;
+    // Only the top-level listing is kept below; a file there has its chunks gone.
+    const rootListing = await repo.loadBlob(rootTree);
+    await deleteSnapshot(repo, first.id);
+    await prune(repo, { repackBelowUsedFraction: 1 });
+    assert.ok(!repo.hasBlob(rootTree));
+    // The manifest comes back: a parent whose blobs are gone.
+    await repo.writeFile('snapshots', first.id, manifest);
+    const second = await capture(first.id);
+    assert.equal(second.reused, 0, 'nothing can be taken from a parent whose trees are gone');
+    assert.deepEqual(diffTrees(await hashTree(src), await restored(second.id, 'out')), []);
+
+    // The parent's top listing survives, its data does not: the file listed there is still read.
+    await deleteSnapshot(repo, first.id);
+    await deleteSnapshot(repo, second.id);
+    await prune(repo, { repackBelowUsedFraction: 1 });
+    await repo.saveBlob('tree', rootListing);
+    await repo.flush();
+    assert.ok(repo.hasBlob(rootTree));
+    await repo.writeFile('snapshots', first.id, manifest);
+    const fourth = await capture(first.id);
+    assert.equal(fourth.reused, 1, 'only the empty file, which has no chunks, is taken');
+    assert.deepEqual(diffTrees(await hashTree(src), await restored(fourth.id, 'out2')), []);
+    const full = await capture();
+    assert.equal((await volumeOf(fourth.id)).tree, (await volumeOf(full.id)).tree);
+  });
+});
