@@ -22,6 +22,7 @@ export class ParentTree {
     /** Full id of the parent snapshot. */
     readonly snapshot: string,
     rootTree: string,
+    private readonly onUnreadable?: (message: string) => void,
   ) {
     this.path = [{ name: '', tree: rootTree }];
   }
@@ -50,11 +51,20 @@ export class ParentTree {
     this.listingLoaded = true;
   }
 
-  /** A listing, or undefined when the parent lacks it (pruned, or never there): its files are then read afresh. */
+  /**
+   * A listing, or undefined when the parent lacks it (pruned, or never
+   * there): its files are then read afresh. A damaged listing is reported
+   * and read around, since the new capture must not depend on the old one.
+   */
   private async load(tree: string | undefined): Promise<Map<string, TreeEntry> | undefined> {
     if (!tree || !this.repo.hasBlob(tree)) return undefined;
-    const decoded = decodeTree(await this.repo.loadBlob(tree), tree);
-    return new Map(decoded.entries.map((e) => [e.name, e]));
+    try {
+      const decoded = decodeTree(await this.repo.loadBlob(tree), tree);
+      return new Map(decoded.entries.map((e) => [e.name, e]));
+    } catch (err) {
+      this.onUnreadable?.(`a directory listing of parent snapshot ${this.snapshot.slice(0, 12)} could not be read (${(err as Error).message}); its files were read again`);
+      return undefined;
+    }
   }
 }
 

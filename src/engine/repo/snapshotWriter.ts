@@ -311,7 +311,7 @@ export class SnapshotWriter {
     const manifest = await readManifest(this.repo, await resolveSnapshotId(this.repo, id));
     const root = manifest.volumes.find((v) => v.namespace === name.namespace && v.pvc === name.pvc);
     if (!root) throw new Error(`parent snapshot ${id.slice(0, 12)} has no volume ${name.namespace}/${name.pvc}`);
-    return new ParentTree(this.repo, manifest.id, root.tree);
+    return new ParentTree(this.repo, manifest.id, root.tree, (message) => this.warn(`volume ${name.namespace}/${name.pvc}: ${message}`));
   }
 
   async addData(name: string, content: Readable, info?: Record<string, unknown>): Promise<{ bytes: number }> {

@@ -394,6 +394,32 @@ describe('incremental volume capture from a parent snapshot', function () {
     assert.equal((await restored(full.id, 'full')).get('dir1/sub/f1.bin'), await hashFile(file));
   });
 
+  it('reads around a damaged directory listing of the parent, with a warning', async function () {
+    const first = await capture();
+    const root = (await readManifest(repo, first.id)).volumes[0].tree;
+    const dir0 = (await listVolumeFiles(repo, first.id, volume, '/')).find((f) => f.path === '/dir0');
+    assert.ok(dir0);
+    const rootListing = JSON.parse((await repo.loadBlob(root)).toString()) as { entries: Array<{ name: string; subtree?: string }> };
+    const listing = rootListing.entries.find((e) => e.name === 'dir0')!.subtree!;
+    const where = [...repo.indexedBlobs()].find((b) => b.id === listing)!;
+    // Real damage on disk: one flipped byte inside the sealed listing.
+    await repo.close();
+    const file = path.join(work, 'repo', 'data', where.pack.slice(0, 2), where.pack);
+    const bytes = fs.readFileSync(file);
+    bytes[where.offset + Math.floor(where.length / 2)] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    repo = await Repository.open(new LocalBackend(path.join(work, 'repo')), { passphrase: 'p' });
+
+    const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: {} });
+    const vol = await w.addVolume(volume, tarOf(src), { parent: first.id });
+    const second = await w.commit();
+    assert.equal(vol.reused.files, 5, 'the three files below dir0 were read again');
+    assert.equal(second.warnings.length, 1);
+    assert.match(second.warnings[0], /volume shop\/data: a directory listing of parent snapshot [0-9a-f]{12} could not be read/);
+    assert.equal(vol.files, 8);
+    // The new listing of dir0 equals the damaged one, so it shares that blob, as any deduplicating capture would.
+  });
+
   it('reads everything when the parent data was pruned away', async function () {
     const first = await capture();
     const manifest = await repo.readFile('snapshots', first.id);
