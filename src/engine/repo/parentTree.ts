@@ -7,48 +7,36 @@ import { decodeTree, type TreeEntry } from './tree';
  * while a new capture reads its archive, so files whose attributes are
  * unchanged can take their chunk list from it instead of being read again.
  *
- * Only one directory listing is held at a time, plus the tree ids along the
- * current path: archives list a directory's entries together, so moving
- * between directories is rare next to looking entries up in one.
+ * Only the listings of the directories on the path of the latest lookup are
+ * held, as the tree builder holds the new ones: archives are depth-first, so
+ * each listing is loaded once, and memory follows depth and directory width,
+ * not the number of files.
  */
 export class ParentTree {
-  /** Tree ids from the root down to the directory whose listing is loaded. */
-  private path: Array<{ name: string; tree: string | undefined }>;
-  private listing: Map<string, TreeEntry> | undefined;
-  private listingLoaded = false;
+  /** From the root down: each directory on the current path and its listing (undefined when the parent lacks it). */
+  private path: Array<{ name: string; listing: Map<string, TreeEntry> | undefined }> | undefined;
 
   constructor(
     private readonly repo: Repository,
     /** Full id of the parent snapshot. */
     readonly snapshot: string,
-    rootTree: string,
+    private readonly rootTree: string,
     private readonly onUnreadable?: (message: string) => void,
-  ) {
-    this.path = [{ name: '', tree: rootTree }];
-  }
+  ) {}
 
   /** The parent's entry at a normalised volume path ("a/b/c"); undefined when it had none. */
   async lookup(volumePath: string): Promise<TreeEntry | undefined> {
     const segs = volumePath.split('/');
     const name = segs.pop()!;
-    await this.moveTo(segs);
-    return this.listing?.get(name);
-  }
-
-  private async moveTo(segs: string[]): Promise<void> {
+    const path = (this.path ??= [{ name: '', listing: await this.load(this.rootTree) }]);
     let common = 0;
-    while (common < segs.length && common + 1 < this.path.length && this.path[common + 1].name === segs[common]) common++;
-    if (common === segs.length && this.path.length === segs.length + 1 && this.listingLoaded) return;
-    this.path.length = common + 1;
-    this.listing = undefined;
-    this.listingLoaded = false;
+    while (common < segs.length && common + 1 < path.length && path[common + 1].name === segs[common]) common++;
+    path.length = common + 1;
     for (let i = common; i < segs.length; i++) {
-      const above = await this.load(this.path[this.path.length - 1].tree);
-      const child = above?.get(segs[i]);
-      this.path.push({ name: segs[i], tree: child?.type === 'dir' ? child.subtree : undefined });
+      const child = path[path.length - 1].listing?.get(segs[i]);
+      path.push({ name: segs[i], listing: child?.type === 'dir' ? await this.load(child.subtree) : undefined });
     }
-    this.listing = await this.load(this.path[this.path.length - 1].tree);
-    this.listingLoaded = true;
+    return path[path.length - 1].listing?.get(name);
   }
 
   /**
