@@ -243,7 +243,8 @@ async function main(): Promise<void> {
         `${fmt.mib(set.bytes)} in ${set.files} files (random, edited copies sharing blocks, log text, ` +
         `${[...set.sizes.keys()].filter((p) => p.startsWith('small/')).length} small files), local repositories ` +
         'on the same disk, page cache warm, both tools encrypting. Lifeboat reads the folder as a tar stream ' +
-        '(`lifeboat repo backup-dir` runs `tar`); restic walks it and skips unchanged files by their metadata. ' +
+        '(`lifeboat repo backup-dir` runs `tar`) and passes over files whose metadata match the previous snapshot; ' +
+        'restic walks it and skips unchanged files by their metadata. ' +
         '↑ = higher is better; otherwise lower is better.',
       '',
       ...lines,
