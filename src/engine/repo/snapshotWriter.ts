@@ -204,7 +204,10 @@ export class SnapshotWriter {
       if (this.volumes.some((v) => v.namespace === name.namespace && v.pvc === name.pvc)) {
         throw new Error(`volume ${label} was already added to this snapshot`);
       }
-      this.spoolDir ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lifeboat-catalog-'));
+      if (!this.spoolDir) {
+        await sweepDeadSpools(os.tmpdir());
+        this.spoolDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
+      }
       const spool = await FileListSpool.create(this.spoolDir, `${this.volumes.length}-${randomBytes(4).toString('hex')}.ndjson`);
       const builder = new TreeBuilder({
         saveTree: (data) => this.saveBlob('tree', data),
@@ -419,5 +422,38 @@ function currentUser(): string {
     return os.userInfo().username;
   } catch {
     return 'unknown';
+  }
+}
+
+const SPOOL_PREFIX = 'lifeboat-catalog-';
+
+/**
+ * Removes catalog spool folders of writers on this machine that died before
+ * they could clean up (their pid is in the name and no longer runs).
+ */
+export async function sweepDeadSpools(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = /^lifeboat-catalog-(\d+)-/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
