@@ -21,7 +21,24 @@ export interface RgwServer {
   region: string;
   /** Creates a bucket; with objectLock, versioned and lockable (retention rules allowed). */
   createBucket(name: string, opts?: { objectLock?: boolean }): Promise<void>;
+  /** A raw SDK client for this server, configured as RGW needs (path style, checksums when required). */
+  client(): S3Client;
+  /** Environment of a CLI user pointing at this server (or at `endpoint`, e.g. a proxy in front of it). */
+  cliEnv(endpoint?: string): Record<string, string>;
   stop(): Promise<void>;
+}
+
+type RgwConnection = { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string };
+
+function sdkClient(conn: RgwConnection): S3Client {
+  return new S3Client({
+    endpoint: conn.endpoint,
+    region: conn.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 export interface RgwStartOptions {
@@ -92,6 +109,13 @@ export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer
         secretAccessKey,
         region,
         createBucket: (name, opts) => createBucket({ endpoint, accessKeyId, secretAccessKey, region }, name, opts),
+        client: () => sdkClient({ endpoint, accessKeyId, secretAccessKey, region }),
+        cliEnv: (via = endpoint) => ({
+          LIFEBOAT_S3_ENDPOINT: via,
+          AWS_ACCESS_KEY_ID: accessKeyId,
+          AWS_SECRET_ACCESS_KEY: secretAccessKey,
+          AWS_REGION: region,
+        }),
         stop: async () => stopCluster(base),
       };
     } catch (err) {
@@ -104,18 +128,11 @@ export async function startRgw(options: RgwStartOptions = {}): Promise<RgwServer
 }
 
 async function createBucket(
-  conn: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string },
+  conn: RgwConnection,
   name: string,
   opts: { objectLock?: boolean } = {},
 ): Promise<void> {
-  const client = new S3Client({
-    endpoint: conn.endpoint,
-    region: conn.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: conn.accessKeyId, secretAccessKey: conn.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = sdkClient(conn);
   try {
     await client.send(new CreateBucketCommand({ Bucket: name, ObjectLockEnabledForBucket: opts.objectLock || undefined }));
     if (opts.objectLock) {

@@ -43,12 +43,7 @@ describe('repository in an object-lock bucket (COMPLIANCE retention, Ceph RGW)',
       region: rgw!.region,
       credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
     });
-  const s3Env = () => ({
-    LIFEBOAT_S3_ENDPOINT: rgw!.endpoint,
-    AWS_ACCESS_KEY_ID: rgw!.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
-    AWS_REGION: rgw!.region,
-  });
+  const s3Env = () => rgw!.cliEnv();
   const lb = (args: string[]) => cli(args, { password, env: s3Env(), timeoutMs: 240_000 });
 
   async function captureFolder(repo: Repository, dir: string): Promise<string> {
@@ -66,14 +61,7 @@ describe('repository in an object-lock bucket (COMPLIANCE retention, Ceph RGW)',
     this.timeout(180_000);
     rgw = await startRgw();
     await rgw.createBucket(bucket, { objectLock: true });
-    client = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    client = rgw.client();
     await client.send(
       new PutObjectLockConfigurationCommand({
         Bucket: bucket,

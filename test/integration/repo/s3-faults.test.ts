@@ -150,12 +150,7 @@ describe('repository on S3 under injected faults (Ceph RGW behind a fault proxy)
 
   it('the command line reports a capture that ran out of retries and leaves no snapshot', async function () {
     const repoUrl = `s3://${bucket}/cli`;
-    const env = {
-      LIFEBOAT_S3_ENDPOINT: proxy!.endpoint,
-      AWS_ACCESS_KEY_ID: rgw!.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
-      AWS_REGION: rgw!.region,
-    };
+    const env = rgw!.cliEnv(proxy!.endpoint);
     const lb = (args: string[]) => cli(args, { password, env, timeoutMs: 240_000 });
     const init = await lb(['repo', 'init', '--repo', repoUrl]);
     assert.equal(init.code, 0, init.stderr);

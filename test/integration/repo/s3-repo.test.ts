@@ -44,13 +44,7 @@ describe('repository on S3 (Ceph RGW)', function () {
       ...extra,
     });
 
-  /** Environment of a CLI user pointing at this server; credentials only in the environment. */
-  const s3Env = () => ({
-    LIFEBOAT_S3_ENDPOINT: rgw!.endpoint,
-    AWS_ACCESS_KEY_ID: rgw!.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
-    AWS_REGION: rgw!.region,
-  });
+  const s3Env = () => rgw!.cliEnv();
   const lb = (args: string[]) => cli(args, { password, env: s3Env(), timeoutMs: 240_000 });
   const lbOk = (args: string[]) => cliOk(args, { password, env: s3Env(), timeoutMs: 240_000 });
 

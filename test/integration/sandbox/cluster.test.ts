@@ -5,26 +5,7 @@ import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { HostDirs } from '../../sandbox/controllers/hostdirs';
 import { R } from '../../sandbox/controllers/resources';
-
-/** `kubectl get` output → one record per row, keyed by column header, per section. */
-function parseTables(text: string): Record<string, string>[][] {
-  const sections = text.trim().split(/\n\s*\n/);
-  return sections.map((section) => {
-    const [header, ...rows] = section.split('\n');
-    const starts: number[] = [];
-    const names: string[] = [];
-    const re = /\S+(?: \S+)*/g;
-    for (let m = re.exec(header); m; m = re.exec(header)) {
-      starts.push(m.index);
-      names.push(m[0]);
-    }
-    return rows.map((row) => {
-      const rec: Record<string, string> = {};
-      names.forEach((n, i) => (rec[n] = row.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()));
-      return rec;
-    });
-  });
-}
+import { parseTables } from '../../support/kubectlTable';
 
 describe('sandbox clusters (startSandbox: prod seeded, dev empty; kubectl and client-node)', function () {
   this.timeout(120_000);

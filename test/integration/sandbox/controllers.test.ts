@@ -3,18 +3,7 @@ import { spawn } from 'node:child_process';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { R } from '../../sandbox/controllers/resources';
-
-function parseTable(text: string): Record<string, string>[] {
-  const [header, ...rows] = text.trim().split('\n');
-  const starts: number[] = [];
-  const names: string[] = [];
-  const re = /\S+(?: \S+)*/g;
-  for (let m = re.exec(header); m; m = re.exec(header)) {
-    starts.push(m.index);
-    names.push(m[0]);
-  }
-  return rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()])));
-}
+import { parseTable } from '../../support/kubectlTable';
 
 /** What `kubectl create deployment NAME --image=IMAGE` makes. */
 function deployment(ns: string, name: string, image: string, replicas: number): string {

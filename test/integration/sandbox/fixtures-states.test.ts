@@ -3,25 +3,9 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { parseTables } from '../../support/kubectlTable';
 
 const examples = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'kubernetes-examples');
-
-function parseTables(text: string): Record<string, string>[][] {
-  return text
-    .trim()
-    .split(/\n\s*\n/)
-    .map((section) => {
-      const [header, ...rows] = section.split('\n');
-      const starts: number[] = [];
-      const names: string[] = [];
-      const re = /\S+(?: \S+)*/g;
-      for (let m = re.exec(header); m; m = re.exec(header)) {
-        starts.push(m.index);
-        names.push(m[0]);
-      }
-      return rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()])));
-    });
-}
 
 /**
  * Real-world manifests (the kubernetes/examples repository) applied with

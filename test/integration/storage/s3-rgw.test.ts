@@ -51,14 +51,7 @@ describe('S3Backend on Ceph RGW', function () {
       this.skip();
     }
     rgw = await startRgw();
-    admin = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    admin = rgw.client();
     await rgw.createBucket('contract');
     await rgw.createBucket('large');
     await rgw.createBucket('faults');
