@@ -49,3 +49,35 @@ export interface Selection {
   /** Kinds the user may not list, and the like: recorded in the snapshot. */
   warnings: string[];
 }
+
+/** etcd to snapshot alongside the API objects (self-managed clusters). */
+export interface EtcdTarget {
+  /** "https://10.0.0.1:2379"; several for a cluster (the first healthy one is used). */
+  endpoints: string[];
+  /** PEM file paths for TLS: the CA, and the client certificate and key etcd requires. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export interface CaptureRequest {
+  /** Kubeconfig file; default $KUBECONFIG or ~/.kube/config. */
+  kubeconfig?: string;
+  /** Context; default the kubeconfig's current one. */
+  context?: string;
+  scope: CaptureScope;
+  /** Read volume data of PVCs in scope (default true). */
+  volumes?: boolean;
+  /** Image of the mover pod that reads volumes (default DEFAULT_MOVER_IMAGE in ./volumes). */
+  moverImage?: string;
+  etcd?: EtcdTarget;
+  /** Labels for the snapshot ("nightly", "before-upgrade"). */
+  tags?: string[];
+  /** Concurrent API requests and volume reads. */
+  parallelism?: number;
+}
+
+export interface CaptureResult {
+  snapshot: import('../repo/api').SnapshotSummary;
+  warnings: string[];
+}
