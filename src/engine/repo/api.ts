@@ -13,6 +13,7 @@ export {
   findSnapshot,
   listSnapshots,
   listVolumeFiles,
+  openData,
   openFile,
   readCatalog,
   readManifest,

@@ -214,6 +214,19 @@ export async function openFile(repo: Repository, snapshotId: string, volume: Vol
   return repo.loadStream(entry.chunks ?? []);
 }
 
+/** Streams a data root of a snapshot (such as "etcd", an etcd snapshot file) byte for byte. */
+export async function openData(repo: Repository, snapshotId: string, name: string): Promise<Readable> {
+  const manifest = await readManifest(repo, await resolveSnapshotId(repo, snapshotId));
+  const root = manifest.data.find((d) => d.name === name);
+  if (!root) {
+    const have = manifest.data.map((d) => d.name);
+    throw new SnapshotNotFoundError(
+      `snapshot ${manifest.id.slice(0, 12)} has no data "${name}"` + (have.length ? ` (it has ${have.join(', ')})` : ' (it has no data streams)'),
+    );
+  }
+  return repo.loadStream(root.chunks);
+}
+
 function tarFields(e: TreeEntry, type: TarEntry['type'], size: number, linkTarget?: string): Omit<TarEntry, 'typeflag' | 'path'> {
   const f: Omit<TarEntry, 'typeflag' | 'path'> = {
     type,
