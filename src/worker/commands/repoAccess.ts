@@ -35,7 +35,7 @@ export interface Parsed {
 export function parseCommandArgs(args: string[], options: Options, positionals: { min: number; max: number; names: string }): Parsed {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, allowNegative: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
@@ -133,12 +133,7 @@ export async function cancellable<T>(body: (signal: AbortSignal) => Promise<T>):
   }
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
+export { CancelledError } from '../../engine/progress';
 
 export function parseCount(values: Parsed['values'], name: string): number | undefined {
   const v = values[name] as string | undefined;
