@@ -1,0 +1,227 @@
+/**
+ * Reading an etcd member's snapshot (the Maintenance.Snapshot RPC) as a
+ * plain byte stream: the same bytes `etcdctl snapshot save` writes, so the
+ * stored stream can be given to `etcdctl snapshot restore` as it is.
+ */
+import * as fs from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Etcd3, type IOptions } from 'etcd3';
+import type { EtcdTarget } from '../capture/types';
+import type { Logger } from '../log';
+import { CancelledError } from '../progress';
+import { SnapshotVerifier, type VerifiedSnapshot } from './verifier';
+
+export { SnapshotIntegrityError, SnapshotVerifier, TRAILER_BYTES, type VerifiedSnapshot } from './verifier';
+
+/** What is known of a snapshot before it is read; stored with it in the repository. */
+export interface EtcdSnapshotInfo {
+  /** The member the snapshot came from. */
+  endpoint: string;
+  /** The store's revision just before the snapshot began (etcd 3.4 does not send one in the stream). */
+  revision: number;
+  /** etcd server version of that member. */
+  version: string;
+  /** Size of its database file, bytes: about the size of the snapshot. */
+  dbSize: number;
+  /** Member id, hex as etcdctl prints it. */
+  memberId: string;
+}
+
+export interface EtcdSnapshotStream {
+  /** The snapshot bytes, trailer included; fails if the trailer does not match. */
+  stream: Readable;
+  info: EtcdSnapshotInfo;
+  /** Settles when the stream has been read to its end and verified, or has failed. */
+  done: Promise<VerifiedSnapshot>;
+}
+
+export interface EtcdSnapshotOptions {
+  signal?: AbortSignal;
+  log?: Logger;
+  /** How long one endpoint may take to answer its status call; default 10 s. */
+  statusTimeoutMs?: number;
+}
+
+export class EtcdConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EtcdConnectionError';
+  }
+}
+
+/** The gRPC stream etcd3 hands back: an object-mode Readable of snapshot messages. */
+type SnapshotCall = Readable & { cancel(): void };
+
+async function readPem(file: string, what: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EtcdConnectionError(`cannot read the etcd ${what} file ${file} (${code ?? (err as Error).message}): check the path and that it is readable by this user`);
+  }
+}
+
+async function credentialsOf(target: EtcdTarget): Promise<IOptions['credentials']> {
+  if (!target.caFile && !target.certFile && !target.keyFile) return undefined;
+  if (Boolean(target.certFile) !== Boolean(target.keyFile)) {
+    throw new EtcdConnectionError('an etcd client certificate needs both its certificate file and its key file: give both, or neither');
+  }
+  const creds: { rootCertificate?: Buffer; privateKey?: Buffer; certChain?: Buffer } = {};
+  if (target.caFile) creds.rootCertificate = await readPem(target.caFile, 'CA certificate');
+  if (target.certFile) creds.certChain = await readPem(target.certFile, 'client certificate');
+  if (target.keyFile) creds.privateKey = await readPem(target.keyFile, 'client key');
+  // Without a CA file gRPC trusts the system's roots (it takes a missing root as "use the defaults").
+  return creds as IOptions['credentials'];
+}
+
+/** What went wrong talking to one endpoint, with what to check. */
+export function describeEtcdError(endpoint: string, target: EtcdTarget, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.constructor.name : '';
+  const tls = target.caFile || target.certFile || endpoint.startsWith('https:');
+  if (/ECONNREFUSED|connection refused/i.test(msg)) {
+    return `etcd at ${endpoint} refused the connection: check the address and port, and that etcd listens on it (--listen-client-urls)`;
+  }
+  if (/certificate|ssl|tls|handshake|self.signed|unable to verify|alert/i.test(msg)) {
+    return `TLS with etcd at ${endpoint} failed (${msg}): check that the CA file is the one that signed etcd's serving certificate, and that the client certificate and key are signed by etcd's trusted CA`;
+  }
+  if (/Authentication|PermissionDenied|Unauthenticated/i.test(name) || /permission denied|user name is empty|authentication|invalid auth token/i.test(msg)) {
+    return `etcd at ${endpoint} refused the request (${msg}): it requires authentication; use a client certificate whose common name is an etcd user with the root role`;
+  }
+  if (/DeadlineExceeded|deadline/i.test(name + msg)) {
+    return `etcd at ${endpoint} did not answer in time: check the address, firewalls, and${tls ? '' : ' whether it expects TLS (https://),'} that the member is up`;
+  }
+  if (/Unavailable|No connection established|UNAVAILABLE/i.test(name + msg)) {
+    return (
+      `cannot reach etcd at ${endpoint} (${msg}): check the address and port` +
+      (tls ? ', the CA file, and the client certificate and key' : ', and whether it expects TLS (https:// with --etcd-cacert/--etcd-cert/--etcd-key)')
+    );
+  }
+  return `etcd at ${endpoint}: ${msg}`;
+}
+
+function hexId(id: string | undefined): string {
+  try {
+    return id ? BigInt(id).toString(16) : '';
+  } catch {
+    return id ?? '';
+  }
+}
+
+/** Turns snapshot messages into their bytes, keeping the source's backpressure. */
+class BlobBytes extends Transform {
+  constructor() {
+    super({ writableObjectMode: true, readableObjectMode: false, writableHighWaterMark: 4, readableHighWaterMark: 1 << 16 });
+  }
+  override _transform(message: { blob?: Buffer }, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (message.blob && message.blob.length > 0) this.push(message.blob);
+    done();
+  }
+}
+
+/**
+ * Opens a snapshot from the first endpoint that answers a status call, in the
+ * order given. The stream must be read to its end (or destroyed); `done`
+ * then gives its size and verified SHA-256.
+ */
+export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapshotOptions = {}): Promise<EtcdSnapshotStream> {
+  const { signal, log } = options;
+  if (target.endpoints.length === 0) throw new EtcdConnectionError('no etcd endpoint given');
+  if (signal?.aborted) throw new CancelledError();
+  const credentials = await credentialsOf(target);
+  const failures: string[] = [];
+  for (const endpoint of target.endpoints) {
+    if (signal?.aborted) throw new CancelledError();
+    const client = new Etcd3({ hosts: [endpoint], credentials, dialTimeout: options.statusTimeoutMs ?? 10_000 });
+    let status;
+    try {
+      status = await client.maintenance.status({ deadline: Date.now() + (options.statusTimeoutMs ?? 10_000) });
+    } catch (err) {
+      client.close();
+      const why = describeEtcdError(endpoint, target, err);
+      log?.log('warn', 'etcd endpoint unusable', { endpoint, error: why });
+      failures.push(why);
+      continue;
+    }
+    const info: EtcdSnapshotInfo = {
+      endpoint,
+      revision: Number(status.header.revision),
+      version: status.version,
+      dbSize: Number(status.dbSize),
+      memberId: hexId(status.header.member_id),
+    };
+    log?.log('info', 'etcd snapshot starting', { ...info });
+    try {
+      return openSnapshot(client, target, info, signal);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+  throw new EtcdConnectionError(
+    failures.length === 1 ? failures[0] : `no etcd endpoint could be used:\n  ${failures.join('\n  ')}`,
+  );
+}
+
+function openSnapshot(client: Etcd3, target: EtcdTarget, info: EtcdSnapshotInfo, signal: AbortSignal | undefined): EtcdSnapshotStream {
+  const { endpoint } = info;
+  const bytes = new BlobBytes();
+  const verifier = new SnapshotVerifier(endpoint);
+  let call: SnapshotCall | undefined;
+  let finished = false;
+
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    signal?.removeEventListener('abort', onAbort);
+    call?.cancel();
+    client.close();
+  };
+  const fail = (err: Error): void => {
+    if (finished) return;
+    bytes.destroy();
+    verifier.destroy(err);
+    finish();
+  };
+  const onAbort = (): void => fail(new CancelledError());
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  bytes.pipe(verifier);
+  bytes.on('error', (err) => fail(err));
+
+  const done = new Promise<VerifiedSnapshot>((resolve, reject) => {
+    verifier.once('end', () => {
+      finished = true;
+      signal?.removeEventListener('abort', onAbort);
+      client.close();
+      resolve(verifier.result!);
+    });
+    verifier.once('error', (err) => {
+      finish();
+      reject(err);
+    });
+    verifier.once('close', () => {
+      if (!verifier.result) {
+        bytes.destroy();
+        finish();
+        reject(new Error(`the etcd snapshot from ${endpoint} was not read to its end`));
+      }
+    });
+  });
+  // Callers that only read the stream see the failure there.
+  done.catch(() => undefined);
+
+  client.maintenance
+    .snapshot()
+    .then((s) => {
+      call = s as unknown as SnapshotCall;
+      if (finished) return void call.cancel();
+      call.on('error', (err: Error) => {
+        if (!finished) fail(new EtcdConnectionError(`${describeEtcdError(endpoint, target, err)} (while reading the snapshot)`));
+      });
+      call.pipe(bytes);
+    })
+    .catch((err: unknown) => fail(new EtcdConnectionError(describeEtcdError(endpoint, target, err))));
+
+  return { stream: verifier, info, done };
+}
