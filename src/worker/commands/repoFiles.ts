@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { restoreToDirectory } from '../../engine/repo/localRestore';
 import { latestSnapshotWithVolume } from '../../engine/repo/parentTree';
-import { listVolumeFiles, openFile, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
+import { listVolumeFiles, openData, openFile, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
 import { SnapshotWriter, type StoredVolume } from '../../engine/repo/snapshotWriter';
 import { ExitCode, UsageError } from '../cli';
 import { emit, formatBytes, formatDuration, formatTime, notice, table } from '../output';
@@ -14,22 +14,32 @@ import { cancellable, CancelledError, parseCommandArgs, parseVolume, REPO_USAGE,
 
 const cat: CliCommand = {
   name: 'repo cat',
-  summary: "Write one file of a snapshot's volume to stdout",
+  summary: "Write one file of a snapshot's volume, or one of its data streams, to stdout",
   usage: `SNAPSHOT --volume NAMESPACE/PVC --path /PATH/IN/VOLUME --repo …
+       SNAPSHOT --data NAME --repo …
 
-  SNAPSHOT   a snapshot id, a unique prefix of one, or "latest"
+  SNAPSHOT     a snapshot id, a unique prefix of one, or "latest"
+  --data NAME  a data stream stored with the snapshot, byte for byte:
+               "etcd" is an etcd snapshot file, for
+               "etcdctl snapshot restore FILE"
   ${REPO_USAGE}`,
   run: async (args) => {
     const { values, positionals, format } = parseCommandArgs(
       args,
-      { volume: { type: 'string' }, path: { type: 'string' } },
+      { volume: { type: 'string' }, path: { type: 'string' }, data: { type: 'string' } },
       { min: 1, max: 1, names: 'SNAPSHOT' },
     );
-    const volume = parseVolume(values.volume as string | undefined);
-    if (!values.path) throw new UsageError('missing --path /PATH/IN/VOLUME');
+    const data = values.data as string | undefined;
+    if (data !== undefined) {
+      if (values.volume !== undefined || values.path !== undefined) throw new UsageError('--data excludes --volume and --path: give one form');
+      if (!data) throw new UsageError('missing the NAME of --data NAME (such as "etcd")');
+    }
+    const volume = data === undefined ? parseVolume(values.volume as string | undefined) : undefined;
+    if (data === undefined && !values.path) throw new UsageError('missing --path /PATH/IN/VOLUME (or --data NAME for a data stream)');
     return runCommand('repo cat', format, () =>
       withRepository(values, async (repo) => {
-        const stream = await openFile(repo, positionals[0], volume, values.path as string);
+        const stream =
+          data !== undefined ? await openData(repo, positionals[0], data) : await openFile(repo, positionals[0], volume!, values.path as string);
         try {
           await pipeline(stream, process.stdout);
         } catch (err) {
