@@ -1,0 +1,186 @@
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { CaptureRequest, CaptureResult } from '../engine/capture/types';
+import type { LogRecord } from '../engine/log';
+import type { JobProgress } from '../engine/progress';
+import type { CatalogData, CatalogVolume } from '../engine/repo/catalog';
+import type { SnapshotManifest, SnapshotSummary } from '../engine/repo/snapshot';
+import type { VerifyReport } from '../engine/repo/verify';
+
+/**
+ * The protocol between the VS Code extension (client) and the worker process
+ * it forks (`dist/worker.js` without a command): JSON-RPC over the Node IPC
+ * channel, with vscode-jsonrpc on both ends. Every request and notification
+ * is declared here once; both sides import these types.
+ *
+ * Jobs (capture, list, show, verify) are requests. A job request carries the
+ * repository it works on (with its passphrase and S3 credentials, which the
+ * worker never logs) and a job id chosen by the client, which tags the job's
+ * progress, log and warning notifications. Cancelling a job is cancelling
+ * its request ($/cancelRequest); the worker stops the job, cleans up (mover
+ * pods removed, repository locks released) and only then answers with
+ * `ErrorCodes.cancelled`.
+ *
+ * The worker validates every request's params before use and answers a bad
+ * one with JSON-RPC InvalidParams (-32602), its message naming the field.
+ */
+
+/** Bumped on any incompatible change; `initialize` refuses a client speaking another version. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * Error codes of failed requests (ResponseError.code), besides JSON-RPC's own
+ * (-32602 InvalidParams for params that fail validation, -32002
+ * ServerNotInitialized for a job sent before `initialize`). The message is
+ * for the user: it says what is wrong and what to do.
+ */
+export const ErrorCodes = {
+  /** The job was cancelled by the client (or the worker is shutting down); it cleaned up before answering. Same value as LSP's RequestCancelled. */
+  cancelled: -32800,
+  /** The job failed; the message says why. */
+  failure: -32803,
+  /** The request cannot be carried out as given: a bad repository location, an unsupported protocol version. */
+  usage: -32810,
+  /** What the request names does not exist: no repository at the location, no such snapshot. */
+  notFound: -32811,
+  /** The repository is locked by another process (e.g. a prune); retry when it is done. */
+  locked: -32812,
+  /** The repository is encrypted and the passphrase is missing or opens none of its keys: ask the user again. */
+  passphrase: -32813,
+} as const;
+
+export type WorkerErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Credentials and endpoint of an S3 repository; unset fields fall back to the worker's environment (AWS_* variables, profiles). */
+export interface S3Settings {
+  /** S3-compatible endpoint (http://host:port); AWS when absent. */
+  endpoint?: string;
+  region?: string;
+  accessKeyId?: string;
+  /** Secret: never logged, never echoed in a message. */
+  secretAccessKey?: string;
+  /** Secret: never logged, never echoed in a message. */
+  sessionToken?: string;
+}
+
+/** Which repository a job works on. Opened for the job and closed after it. */
+export interface RepositoryRef {
+  /** A directory path, file:///path, or s3://BUCKET/PREFIX. */
+  location: string;
+  /** Needed when the repository is encrypted. Secret: never logged, never echoed in a message. */
+  passphrase?: string;
+  s3?: S3Settings;
+}
+
+/** What every job request carries. */
+export interface JobParams {
+  /** Chosen by the client, unique among its running jobs; tags the job's notifications. */
+  jobId: string;
+  repository: RepositoryRef;
+}
+
+export interface InitializeParams {
+  /** The PROTOCOL_VERSION the client was built with. */
+  protocolVersion: number;
+}
+
+export interface InitializeResult {
+  /** Lifeboat's version (package.json) of the worker bundle. */
+  workerVersion: string;
+  protocolVersion: number;
+  /** The worker's process id, to show in the Jobs view and to find its repository locks. */
+  pid: number;
+}
+
+export interface CaptureParams extends JobParams {
+  request: CaptureRequest;
+}
+
+export interface SnapshotsListParams extends JobParams {
+  /** Only snapshots of this cluster. */
+  cluster?: string;
+  /** Only snapshots carrying this tag. */
+  tag?: string;
+}
+
+export interface SnapshotsListResult {
+  /** Oldest first. */
+  snapshots: SnapshotSummary[];
+  /** Snapshots whose manifest exists but cannot be read (damaged, or from a newer Lifeboat). */
+  unreadable: Array<{ id: string; message: string }>;
+}
+
+export interface SnapshotsShowParams extends JobParams {
+  /** A snapshot id, a unique prefix of one, or "latest". */
+  snapshot: string;
+}
+
+export interface SnapshotsShowResult {
+  manifest: SnapshotManifest;
+  catalog: {
+    /** How many objects the snapshot holds. */
+    resources: number;
+    /** Object names by namespace ("" for cluster-scoped objects), then by kind, sorted. */
+    contents: Record<string, Record<string, string[]>>;
+    /** Volumes without their file lists (those can be millions of lines). */
+    volumes: Array<Omit<CatalogVolume, 'fileList'>>;
+    data: CatalogData[];
+  };
+}
+
+export interface RepositoryVerifyParams extends JobParams {
+  /** Read and decrypt every blob and check its hash (slow: reads the whole repository). */
+  readData?: boolean;
+}
+
+export interface JobProgressParams {
+  jobId: string;
+  progress: JobProgress;
+}
+
+export interface JobLogParams {
+  /** Absent for the worker's own records (startup, shutdown). */
+  jobId?: string;
+  record: LogRecord;
+}
+
+export interface JobWarningParams {
+  jobId: string;
+  /** For the user: an unreadable snapshot skipped, a stale lock removed, a volume not read. */
+  message: string;
+}
+
+/**
+ * First request of a connection: the client says which protocol it speaks,
+ * the worker answers with its own version and pid. Refused with
+ * `ErrorCodes.usage` when the protocol versions differ (a stale worker).
+ */
+export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
+
+/**
+ * Captures a snapshot of a cluster (objects, volume data, etcd) into the
+ * repository. Progress comes as `job/progress`; cancelling removes the mover
+ * pods and releases the lock, and leaves no snapshot.
+ */
+export const CaptureJobRequest = new RequestType<CaptureParams, CaptureResult, void>('capture');
+
+/** Lists the repository's snapshots, oldest first, optionally only one cluster's or one tag's. */
+export const SnapshotsListRequest = new RequestType<SnapshotsListParams, SnapshotsListResult, void>('snapshots/list');
+
+/** One snapshot: its manifest and a summary of its catalog (objects by namespace and kind, volumes, data). */
+export const SnapshotsShowRequest = new RequestType<SnapshotsShowParams, SnapshotsShowResult, void>('snapshots/show');
+
+/**
+ * Checks the repository's structure and every snapshot's references (with
+ * `readData`, every blob's content too). Damage is reported in the result
+ * (`ok: false`), not as an error.
+ */
+export const RepositoryVerifyRequest = new RequestType<RepositoryVerifyParams, VerifyReport, void>('repository/verify');
+
+/** Worker → client: where a job is. At most about five a second per job, and always the job's last state before it answers. */
+export const JobProgressNotification = new NotificationType<JobProgressParams>('job/progress');
+
+/** Worker → client: a log record of a job (or of the worker itself when jobId is absent). Never holds secrets. */
+export const JobLogNotification = new NotificationType<JobLogParams>('job/log');
+
+/** Worker → client: something the user should see while a job runs; the job goes on. */
+export const JobWarningNotification = new NotificationType<JobWarningParams>('job/warning');

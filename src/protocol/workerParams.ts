@@ -1,0 +1,142 @@
+import type { CaptureRequest, CaptureScope, EtcdTarget } from '../engine/capture/types';
+import {
+  defined,
+  InvalidParamsError,
+  integer,
+  object,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  optionalStringList,
+  string,
+  type Fields,
+} from './validate';
+import type {
+  CaptureParams,
+  InitializeParams,
+  JobParams,
+  RepositoryRef,
+  RepositoryVerifyParams,
+  S3Settings,
+  SnapshotsListParams,
+  SnapshotsShowParams,
+} from './worker';
+
+/**
+ * Validators for the params of each worker request (./worker). Each returns
+ * a fresh object holding only the known fields, or throws
+ * InvalidParamsError naming the bad field. Secret fields are checked for
+ * type and length only; their values never appear in a message.
+ */
+
+const JOB_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function validateInitializeParams(value: unknown): InitializeParams {
+  const p = object(value, '', ['protocolVersion']);
+  return { protocolVersion: integer(p, 'protocolVersion', '', { min: 0, max: 1_000_000 }) };
+}
+
+function s3Settings(value: unknown, path: string): S3Settings {
+  const s = object(value, path, ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken']);
+  const settings = defined<S3Settings>({
+    endpoint: optionalString(s, 'endpoint', path),
+    region: optionalString(s, 'region', path, { max: 64 }),
+    accessKeyId: optionalString(s, 'accessKeyId', path, { max: 256 }),
+    secretAccessKey: optionalString(s, 'secretAccessKey', path, { max: 1024 }),
+    sessionToken: optionalString(s, 'sessionToken', path, { max: 8192 }),
+  });
+  if (settings.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(settings.endpoint)) {
+    throw new InvalidParamsError(`${path}.endpoint`, 'must be an http:// or https:// URL');
+  }
+  if ((settings.accessKeyId === undefined) !== (settings.secretAccessKey === undefined)) {
+    throw new InvalidParamsError(`${path}.${settings.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey'}`, 'accessKeyId and secretAccessKey go together');
+  }
+  if (settings.sessionToken !== undefined && settings.accessKeyId === undefined) {
+    throw new InvalidParamsError(`${path}.sessionToken`, 'needs accessKeyId and secretAccessKey');
+  }
+  return settings;
+}
+
+function repositoryRef(parent: Fields, path: string): RepositoryRef {
+  const at = path ? `${path}.repository` : 'repository';
+  if (parent.repository === undefined) throw new InvalidParamsError(at, 'is required');
+  const r = object(parent.repository, at, ['location', 'passphrase', 's3']);
+  return defined<RepositoryRef>({
+    location: string(r, 'location', at),
+    passphrase: optionalString(r, 'passphrase', at, { nonEmpty: true, max: 4096 }),
+    s3: r.s3 === undefined ? undefined : s3Settings(r.s3, `${at}.s3`),
+  });
+}
+
+function jobParams(p: Fields): JobParams {
+  const jobId = string(p, 'jobId', '', { max: 128 });
+  if (!JOB_ID_RE.test(jobId)) throw new InvalidParamsError('jobId', 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
+  return { jobId, repository: repositoryRef(p, '') };
+}
+
+export function validateSnapshotsListParams(value: unknown): SnapshotsListParams {
+  const p = object(value, '', ['jobId', 'repository', 'cluster', 'tag']);
+  return defined({ ...jobParams(p), cluster: optionalString(p, 'cluster', ''), tag: optionalString(p, 'tag', '') });
+}
+
+export function validateSnapshotsShowParams(value: unknown): SnapshotsShowParams {
+  const p = object(value, '', ['jobId', 'repository', 'snapshot']);
+  return { ...jobParams(p), snapshot: string(p, 'snapshot', '', { max: 128 }) };
+}
+
+export function validateRepositoryVerifyParams(value: unknown): RepositoryVerifyParams {
+  const p = object(value, '', ['jobId', 'repository', 'readData']);
+  return defined({ ...jobParams(p), readData: optionalBoolean(p, 'readData', '') });
+}
+
+function captureScope(value: unknown, path: string): CaptureScope {
+  const s = object(value, path, ['namespaces', 'excludeNamespaces', 'includeKinds', 'excludeKinds', 'selector', 'tagged']);
+  return defined<CaptureScope>({
+    namespaces: optionalStringList(s, 'namespaces', path),
+    excludeNamespaces: optionalStringList(s, 'excludeNamespaces', path),
+    includeKinds: optionalStringList(s, 'includeKinds', path),
+    excludeKinds: optionalStringList(s, 'excludeKinds', path),
+    selector: optionalString(s, 'selector', path, { nonEmpty: false }),
+    tagged: optionalBoolean(s, 'tagged', path),
+  });
+}
+
+function etcdTarget(value: unknown, path: string): EtcdTarget {
+  const e = object(value, path, ['endpoints', 'caFile', 'certFile', 'keyFile']);
+  const endpoints = optionalStringList(e, 'endpoints', path, { max: 16 });
+  if (!endpoints || endpoints.length === 0) throw new InvalidParamsError(`${path}.endpoints`, 'must list at least one endpoint URL');
+  endpoints.forEach((url, i) => {
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(url)) throw new InvalidParamsError(`${path}.endpoints[${i}]`, 'must be an endpoint URL like https://10.0.0.1:2379');
+  });
+  const target = defined<EtcdTarget>({
+    endpoints,
+    caFile: optionalString(e, 'caFile', path),
+    certFile: optionalString(e, 'certFile', path),
+    keyFile: optionalString(e, 'keyFile', path),
+  });
+  if ((target.certFile === undefined) !== (target.keyFile === undefined)) {
+    throw new InvalidParamsError(`${path}.${target.certFile === undefined ? 'certFile' : 'keyFile'}`, 'certFile and keyFile go together');
+  }
+  return target;
+}
+
+function captureRequest(value: unknown, path: string): CaptureRequest {
+  const r = object(value, path, ['kubeconfig', 'context', 'scope', 'volumes', 'moverImage', 'etcd', 'tags', 'parallelism']);
+  if (r.scope === undefined) throw new InvalidParamsError(`${path}.scope`, 'is required (an empty object means the whole cluster)');
+  return defined<CaptureRequest>({
+    kubeconfig: optionalString(r, 'kubeconfig', path),
+    context: optionalString(r, 'context', path, { max: 253 }),
+    scope: captureScope(r.scope, `${path}.scope`),
+    volumes: optionalBoolean(r, 'volumes', path),
+    moverImage: optionalString(r, 'moverImage', path, { max: 512 }),
+    etcd: r.etcd === undefined ? undefined : etcdTarget(r.etcd, `${path}.etcd`),
+    tags: optionalStringList(r, 'tags', path, { max: 64 }),
+    parallelism: optionalInteger(r, 'parallelism', path, { min: 1, max: 64 }),
+  });
+}
+
+export function validateCaptureParams(value: unknown): CaptureParams {
+  const p = object(value, '', ['jobId', 'repository', 'request']);
+  if (p.request === undefined) throw new InvalidParamsError('request', 'is required');
+  return { ...jobParams(p), request: captureRequest(p.request, 'request') };
+}
