@@ -1,5 +1,8 @@
-export { captureEtcd, ETCD_DATA_NAME, type EtcdCaptureOptions, type EtcdCaptureResult } from './capture';
 export {
+  captureEtcd,
+  ETCD_DATA_NAME,
+  type EtcdCaptureOptions,
+  type EtcdCaptureResult,
   EtcdConnectionError,
   etcdSnapshotStream,
   SnapshotIntegrityError,
