@@ -112,8 +112,8 @@ describe('reading volumes during a capture', function () {
     assert.equal(mover.spec.containers[0].image, 'docker.io/library/busybox:1.37');
     assert.equal(mover.spec.containers[0].securityContext.privileged, false);
     assert.ok(mover.spec.activeDeadlineSeconds > 0);
-    assert.match(mover.metadata.annotations[HOLDER_ANNOTATION], new RegExp(`^${os.hostname()}/${process.pid}/\\d+$`));
-    assert.ok(Date.parse(mover.metadata.annotations[HEARTBEAT_ANNOTATION]) > Date.now() - 120_000);
+    assert.match(mover.metadata.annotations?.[HOLDER_ANNOTATION] ?? '', new RegExp(`^${os.hostname()}/${process.pid}/\\d+$`));
+    assert.ok(Date.parse(mover.metadata.annotations?.[HEARTBEAT_ANNOTATION] ?? '') > Date.now() - 120_000);
     for (const obj of [vs, clone, mover]) assert.deepEqual({ ...obj.metadata.labels }, CAPTURE_LABELS);
 
     const last = progress[progress.length - 1];
