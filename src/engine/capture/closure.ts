@@ -220,6 +220,12 @@ export function applicationClosure(objects: KObject[], options: ClosureOptions =
     taken.add(o);
     queue.push(o);
   };
+  // A controller's pods and replica sets are taken to find hooks and mounts, not expanded: what they
+  // need is what the controller's template names (admission may have added more, such as a token volume).
+  const takeChild = (o: KObject): void => {
+    if (taken.has(o) || isExcluded(o)) return;
+    taken.add(o);
+  };
   for (const o of objects) if (isRoot(o)) take(o);
 
   while (queue.length > 0) {
@@ -239,10 +245,16 @@ export function applicationClosure(objects: KObject[], options: ClosureOptions =
       for (const name of refs.configMaps) take(index.get(ns, '/ConfigMap', name));
       for (const name of refs.secrets) take(index.get(ns, '/Secret', name));
       for (const name of refs.claims) take(index.get(ns, '/PersistentVolumeClaim', name));
-      if (refs.serviceAccount) take(index.get(ns, '/ServiceAccount', refs.serviceAccount));
+      // Every namespace gets its own "default" account from the cluster, and admission writes it into every pod.
+      if (refs.serviceAccount && refs.serviceAccount !== 'default') take(index.get(ns, '/ServiceAccount', refs.serviceAccount));
       const labels = template.metadata?.labels;
       for (const svc of index.ofKind(ns, '/Service')) if (mapSelects(svc.spec?.selector, labels)) take(svc);
-      for (const child of index.controlled(o)) if (REBUILT_CHILDREN.has(groupKind(child))) take(child);
+      for (const child of index.controlled(o)) {
+        if (!REBUILT_CHILDREN.has(groupKind(child))) continue;
+        takeChild(child);
+        // A Deployment's pods hang off its ReplicaSets.
+        for (const grandchild of index.controlled(child)) if (groupKind(grandchild) === '/Pod') takeChild(grandchild);
+      }
     }
 
     switch (gk) {

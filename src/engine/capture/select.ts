@@ -266,16 +266,17 @@ export async function select(kube: KubeClient, scope: CaptureScope, options: Sel
       if (claim && !exclusionReason(claim, falseNamespaces)) knownClaims.push(claim);
     }
   }
-  let mountingPods = pods;
+  // The mover goes where a claim is mounted, whether or not the mounting pod is in scope: look among all pods of the claim's namespace.
   const podResource = served('/pods');
-  const podsListed = plan.some((r) => resourceKey(r) === '/pods');
-  if (!podsListed && podResource && (capturedClaims.length > 0 || knownClaims.length > 0)) {
-    // Pods were outside the scope, but the mover still needs to know where claims are mounted.
+  const podsListedWhole = !listSelector && plan.some((r) => resourceKey(r) === '/pods');
+  let mountingPods = podsListedWhole ? pool.filter((s) => groupKind(s.object) === '/Pod').map((s) => s.object) : [];
+  const claimNamespaces = new Set([...capturedClaims, ...pods.filter((p) => annotatedClaims(p).claims.length > 0)].map((o) => o.metadata.namespace ?? ''));
+  if (!podsListedWhole && podResource && claimNamespaces.size > 0) {
     mountingPods = [];
-    for (const ns of new Set(capturedClaims.map((c) => c.metadata.namespace ?? ''))) mountingPods.push(...((await lister.list(podResource, ns)) ?? []));
+    for (const ns of claimNamespaces) mountingPods.push(...((await lister.list(podResource, ns)) ?? []));
   }
   const pvResource = served('/persistentvolumes');
-  const pvs = lists['/persistentvolumes'] ?? (pvResource && (capturedClaims.length > 0 || knownClaims.length > 0) ? ((await lister.list(pvResource)) ?? []) : []);
+  const pvs = lists['/persistentvolumes'] ?? (pvResource && claimNamespaces.size > 0 ? ((await lister.list(pvResource)) ?? []) : []);
   const volumes = volumeTargets({ capturedClaims, pods, mountingPods, claims: knownClaims, volumes: pvs });
   warnings.push(...volumes.warnings);
 

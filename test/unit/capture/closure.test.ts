@@ -159,6 +159,19 @@ describe('application closure of tagged objects', function () {
     assert.ok(picked.includes('Secret shop/api-certs'));
   });
 
+  it('takes a controller’s pods without what admission added to them, and never the namespace’s default account', function () {
+    const deploy = obj('apps/v1', 'Deployment', 'web', 'shop', { annotations: TAG, spec: { template: { metadata: { labels: { app: 'web' } }, spec: { containers: [] } } } });
+    const rs = obj('apps/v1', 'ReplicaSet', 'web-1', 'shop', { owner: deploy, spec: { template: deploy.spec.template } });
+    const pod = obj('v1', 'Pod', 'web-1-a', 'shop', {
+      owner: rs,
+      spec: { serviceAccountName: 'default', volumes: [{ name: 'kube-api-access', projected: { sources: [{ configMap: { name: 'injected' } }] } }] },
+    });
+    const objects = [deploy, rs, pod, obj('v1', 'ConfigMap', 'injected', 'shop'), obj('v1', 'ServiceAccount', 'default', 'shop')];
+    assert.deepEqual(names(applicationClosure(objects)), ['Deployment shop/web', 'Pod shop/web-1-a', 'ReplicaSet shop/web-1']);
+    const bare = obj('v1', 'Pod', 'debug', 'shop', { annotations: TAG, spec: { serviceAccountName: 'default' } });
+    assert.deepEqual(names(applicationClosure([bare, obj('v1', 'ServiceAccount', 'default', 'shop')])), ['Pod shop/debug']);
+  });
+
   it('starts from nothing when nothing is tagged', function () {
     assert.deepEqual(applicationClosure(shop()), []);
   });
