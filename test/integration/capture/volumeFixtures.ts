@@ -132,7 +132,7 @@ export async function boundClaim(kube: KubeClient, kinds: Kinds, namespace: stri
   });
 }
 
-/** A running pod with one container ("app", then "helper"), optionally mounting a claim at /data and an emptyDir at /scratch. */
+/** A running pod with two containers ("app", then "helper", each with $WHO set to its name), optionally mounting a claim at /data and an emptyDir at /scratch. */
 export async function runningPod(
   kube: KubeClient,
   kinds: Kinds,
@@ -156,8 +156,8 @@ export async function runningPod(
     metadata: { name, namespace, annotations: options.annotations },
     spec: {
       containers: [
-        { name: 'app', image: 'docker.io/library/debian:12', command: ['sleep', 'infinity'], volumeMounts: mounts },
-        { name: 'helper', image: 'docker.io/library/busybox:1.37', command: ['sleep', 'infinity'], volumeMounts: mounts },
+        { name: 'app', image: 'docker.io/library/debian:12', command: ['sleep', 'infinity'], env: [{ name: 'WHO', value: 'app' }], volumeMounts: mounts },
+        { name: 'helper', image: 'docker.io/library/busybox:1.37', command: ['sleep', 'infinity'], env: [{ name: 'WHO', value: 'helper' }], volumeMounts: mounts },
       ],
       volumes,
     },
