@@ -181,10 +181,12 @@ export function moverPod(name: string, options: Pick<MoverOptions, 'namespace' |
       terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      // The app pod's node may be tainted; the mover has to go where the volume is.
-      tolerations: [{ operator: 'Exists' }],
       ...(options.nodeHostname
-        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.nodeHostname] }] }] } } } }
+        ? {
+            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.nodeHostname] }] }] } } },
+            // The application's node may be tainted; the mover has to go where the volume is attached.
+            tolerations: [{ operator: 'Exists' }],
+          }
         : {}),
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
@@ -209,10 +211,20 @@ export function moverPod(name: string, options: Pick<MoverOptions, 'namespace' |
   };
 }
 
-/** The mover could not be created because the user may not create pods there. */
+/**
+ * The mover could not be created: the user may not create pods there, or
+ * an admission policy (Pod Security, say) refused the pod.
+ */
 export class MoverForbiddenError extends Error {
-  constructor(readonly namespace: string) {
-    super(`cannot create pods in namespace "${namespace}" (Forbidden)`);
+  constructor(
+    readonly namespace: string,
+    serverMessage?: string,
+  ) {
+    super(
+      serverMessage && /PodSecurity|admission|denied the request/i.test(serverMessage)
+        ? `the mover pod is not admitted in namespace "${namespace}": ${serverMessage}`
+        : `cannot create pods in namespace "${namespace}" (Forbidden)`,
+    );
     this.name = 'MoverForbiddenError';
   }
 }
@@ -252,7 +264,7 @@ export async function startMover(kube: KubeClient, options: MoverOptions): Promi
     await kube.create(pods, manifest, { signal: options.signal });
   } catch (err) {
     if (options.signal?.aborted) throw new CancelledError();
-    if (isStatus(err, 403)) throw new MoverForbiddenError(ns);
+    if (isStatus(err, 403)) throw new MoverForbiddenError(ns, String(err.body?.message ?? ''));
     throw new Error(`creating mover pod ${ns}/${name} for volume ${options.volume.namespace}/${options.volume.pvc} failed: ${(err as Error).message}`);
   }
   options.heartbeat.hold(pods, ns, name);

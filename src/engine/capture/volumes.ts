@@ -172,7 +172,7 @@ class VolumeCapture {
   async fresh(pod: KObject): Promise<KObject> {
     this.pods ??= await resourceOf(this.kube, 'v1', 'Pod');
     try {
-      return (await this.kube.get(this.pods, pod.metadata.name, pod.metadata.namespace, { signal: this.signal })) ?? { ...pod, status: { ...(pod.status ?? {}), phase: 'Deleted' } };
+      return (await this.kube.get(this.pods, pod.metadata.name, pod.metadata.namespace, { signal: this.signal })) ?? { ...pod, status: { ...(pod.status ?? {}), phase: 'gone' } };
     } catch (err) {
       if (this.signal.aborted) throw new CancelledError();
       this.log.log('debug', `pod ${podKey(pod)} not read again before its hook: ${(err as Error).message}`);
@@ -215,6 +215,11 @@ class VolumeCapture {
     try {
       for (const pod of group.pods) {
         const current = await this.fresh(pod);
+        // As Velero does, hooks are for running pods; one that is not running has nothing to quiesce.
+        if (current.status?.phase !== 'Running') {
+          this.log.log('info', `hooks of pod ${podKey(pod)} skipped: the pod is ${current.status?.phase ?? 'not running'}`);
+          continue;
+        }
         this.warn(checkHook(current, await runHook(this.kube, current, 'pre', { signal: this.signal, log: this.log })));
         preDone.push(current);
       }
