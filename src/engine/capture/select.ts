@@ -260,8 +260,10 @@ export async function select(kube: KubeClient, scope: CaptureScope, options: Sel
       known.add(`${ns}/${name}`);
       // Claims outside the kinds filter were not listed; the annotation still asks for their data.
       const claim = await kube.get(claimResource, name, ns, { signal }).catch((err: unknown) => {
+        if (signal?.aborted) throw new CancelledError();
         if (err instanceof KubeApiError && err.status === 403) return undefined;
-        throw err;
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new Error(`cannot read persistentvolumeclaim ${ns}/${name} (named by pod ${ns}/${pod.metadata.name}) on context ${kube.context}: ${reason}`, { cause: err });
       });
       if (claim && !exclusionReason(claim, falseNamespaces)) knownClaims.push(claim);
     }

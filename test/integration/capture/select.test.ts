@@ -168,6 +168,23 @@ describe('capture selection from a sandbox cluster', function () {
     );
   });
 
+  it('starts a tagged capture only from tagged objects the label selector matches', async () => {
+    const selection = await select(admin, { tagged: true, selector: 'app.kubernetes.io/name=db' });
+    assert.deepEqual(
+      sorted(keys(selection)),
+      sorted([
+        'Namespace shop',
+        `PersistentVolume ${await volumeOf('shop', 'data-db-0')}`,
+        'StorageClass standard',
+        'ConfigMap shop/db-tuning',
+        'PersistentVolumeClaim shop/data-db-0',
+        'Secret shop/db-credentials',
+        'Service shop/db',
+        'StatefulSet shop/db',
+      ]),
+    );
+  });
+
   it('leaves out of a tagged capture what is annotated "false", labelled for Velero to exclude, or in a namespace annotated "false"', async () => {
     await kubectl(
       ['apply', '-f', '-'],
