@@ -326,7 +326,7 @@ async function waitRunning(kube: KubeClient, pods: ApiResource, mover: Mover, op
     const phase = pod.status?.phase;
     if (phase === 'Running') return;
     if (phase === 'Failed' || phase === 'Succeeded') throw new Error(`${label} ended (${phase}) before it ran: ${await whyNotRunning(kube, pod)}`);
-    if (Date.now() > deadline) throw new Error(`${label} did not start within ${Math.round(timeoutMs / 1000)}s: ${await whyNotRunning(kube, pod)}`);
+    if (Date.now() > deadline) throw new Error(`${label} did not start within ${timeoutMs / 1000}s: ${await whyNotRunning(kube, pod)}`);
     await sleep(250, options.signal);
   }
 }

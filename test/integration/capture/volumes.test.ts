@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { captureVolumes } from '../../../src/engine/capture/volumes';
-import { HEARTBEAT_ANNOTATION, HOLDER_ANNOTATION, holderIdentity, sweepMovers } from '../../../src/engine/capture/mover';
+import { HEARTBEAT_ANNOTATION, HOLDER_ANNOTATION, Heartbeat, holderIdentity, sweepMovers } from '../../../src/engine/capture/mover';
 import { openKubeClient } from '../../../src/engine/kube/client';
 import type { KObject, KubeClient, WatchEventType } from '../../../src/engine/kube/types';
 import { CancelledError, type JobProgress } from '../../../src/engine/progress';
@@ -279,5 +279,39 @@ describe('reading volumes during a capture', function () {
     assert.deepEqual(removed.sort(), ['PersistentVolumeClaim sweep/silent-clone', 'Pod sweep/mover-of-dead-process']);
     const left = (await kube.listAll(kinds.pods, { namespace: 'sweep' })).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
     assert.deepEqual(left.sort(), ['mover-in-use', 'mover-on-other-host', 'not-lifeboats']);
+  });
+
+  it('keeps the heartbeat of the objects in use fresh', async () => {
+    await ensureNamespace(kube, kinds, 'sweep');
+    const before = new Date(Date.now() - 60_000).toISOString();
+    await kube.create(kinds.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'mover-beating', namespace: 'sweep', labels: CAPTURE_LABELS, annotations: { [HOLDER_ANNOTATION]: holderIdentity(), [HEARTBEAT_ANNOTATION]: before } },
+      spec: { containers: [{ name: 'mover', image: 'docker.io/library/busybox:1.37', command: ['sleep', '3600'] }] },
+    });
+    const heartbeat = new Heartbeat(kube, undefined, 200);
+    heartbeat.hold(kinds.pods, 'sweep', 'mover-beating');
+    try {
+      const beat = await until('a new heartbeat', async () => {
+        const value = (await kube.get(kinds.pods, 'mover-beating', 'sweep'))?.metadata.annotations?.[HEARTBEAT_ANNOTATION];
+        return value !== before ? value : undefined;
+      }, 5000);
+      assert.ok(Date.parse(beat!) > Date.now() - 5000);
+    } finally {
+      heartbeat.stop();
+    }
+  });
+
+  it('fails with the scheduler\'s reason when the mover does not start in time, and removes it', async () => {
+    const target = await dbTarget();
+    target.pods = target.pods.map((p) => ({ ...p, spec: { ...p.spec, nodeName: 'sandbox-prod-node-9' } }));
+    const writer = await SnapshotWriter.begin(repo, { cluster: CLUSTER, scope: {} });
+    await assert.rejects(
+      captureVolumes(kube, { volumes: [target], hookPods: [] }, writer, { repo, cluster: CLUSTER, useSnapshots: false, moverStartTimeoutMs: 1500 }),
+      /^Error: mover pod shop\/lifeboat-mover-data-db-0-\w+ \(volume shop\/data-db-0\) did not start within 1.5s: PodScheduled: Unschedulable: 0\/2 nodes are available/,
+    );
+    await writer.abort();
+    assert.deepEqual((await captureLeftovers(kube, kinds)).filter((o) => o.includes(' shop/')), []);
   });
 });
