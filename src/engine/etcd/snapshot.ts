@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { Etcd3, type IOptions } from 'etcd3';
 import type { EtcdTarget } from '../capture/types';
 import type { Logger } from '../log';
 import { CancelledError, type ProgressListener } from '../progress';
 import type { SnapshotWriter } from '../repo/api';
+import { MaintenanceClient, type SnapshotCall, type SnapshotMessage, type TlsMaterial } from './maintenance';
 import { SnapshotIntegrityError, SnapshotVerifier, type VerifiedSnapshot } from './verifier';
 
 export { SnapshotIntegrityError, SnapshotVerifier, TRAILER_BYTES, type VerifiedSnapshot } from './verifier';
@@ -50,9 +50,6 @@ export class EtcdConnectionError extends Error {
   }
 }
 
-/** The gRPC stream etcd3 hands back: an object-mode Readable of snapshot messages. */
-type SnapshotCall = Readable & { cancel(): void };
-
 async function readPem(file: string, what: string): Promise<Buffer> {
   try {
     return await fs.promises.readFile(file);
@@ -62,17 +59,17 @@ async function readPem(file: string, what: string): Promise<Buffer> {
   }
 }
 
-async function credentialsOf(target: EtcdTarget): Promise<IOptions['credentials']> {
+async function tlsOf(target: EtcdTarget): Promise<TlsMaterial | undefined> {
   if (!target.caFile && !target.certFile && !target.keyFile) return undefined;
   if (Boolean(target.certFile) !== Boolean(target.keyFile)) {
     throw new EtcdConnectionError('an etcd client certificate needs both its certificate file and its key file: give both, or neither');
   }
-  const creds: { rootCertificate?: Buffer; privateKey?: Buffer; certChain?: Buffer } = {};
-  if (target.caFile) creds.rootCertificate = await readPem(target.caFile, 'CA certificate');
-  if (target.certFile) creds.certChain = await readPem(target.certFile, 'client certificate');
-  if (target.keyFile) creds.privateKey = await readPem(target.keyFile, 'client key');
-  // Without a CA file gRPC trusts the system's roots (it takes a missing root as "use the defaults").
-  return creds as IOptions['credentials'];
+  // Without a CA file gRPC trusts the system's roots.
+  const tls: TlsMaterial = {};
+  if (target.caFile) tls.ca = await readPem(target.caFile, 'CA certificate');
+  if (target.certFile) tls.cert = await readPem(target.certFile, 'client certificate');
+  if (target.keyFile) tls.key = await readPem(target.keyFile, 'client key');
+  return tls;
 }
 
 /** What went wrong talking to one endpoint, with what to check. */
@@ -101,21 +98,13 @@ export function describeEtcdError(endpoint: string, target: EtcdTarget, err: unk
   return `etcd at ${endpoint}: ${msg}`;
 }
 
-function hexId(id: string | undefined): string {
-  try {
-    return id ? BigInt(id).toString(16) : '';
-  } catch {
-    return id ?? '';
-  }
-}
-
 /** Turns snapshot messages into their bytes, keeping the source's backpressure. */
 class BlobBytes extends Transform {
   constructor() {
     super({ writableObjectMode: true, readableObjectMode: false, writableHighWaterMark: 4, readableHighWaterMark: 1 << 16 });
   }
-  override _transform(message: { blob?: Buffer }, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (message.blob && message.blob.length > 0) this.push(message.blob);
+  override _transform(message: SnapshotMessage, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (message.blob.length > 0) this.push(message.blob);
     done();
   }
 }
@@ -129,14 +118,20 @@ export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapsh
   const { signal, log } = options;
   if (target.endpoints.length === 0) throw new EtcdConnectionError('no etcd endpoint given');
   if (signal?.aborted) throw new CancelledError();
-  const credentials = await credentialsOf(target);
+  const tls = await tlsOf(target);
   const failures: string[] = [];
   for (const endpoint of target.endpoints) {
     if (signal?.aborted) throw new CancelledError();
-    const client = new Etcd3({ hosts: [endpoint], credentials, dialTimeout: options.statusTimeoutMs ?? 10_000 });
+    let client: MaintenanceClient;
+    try {
+      client = new MaintenanceClient(endpoint, tls);
+    } catch (err) {
+      failures.push((err as Error).message);
+      continue;
+    }
     let status;
     try {
-      status = await client.maintenance.status({ deadline: Date.now() + (options.statusTimeoutMs ?? 10_000) });
+      status = await client.status(options.statusTimeoutMs ?? 10_000);
     } catch (err) {
       client.close();
       const why = describeEtcdError(endpoint, target, err);
@@ -149,7 +144,7 @@ export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapsh
       revision: Number(status.header.revision),
       version: status.version,
       dbSize: Number(status.dbSize),
-      memberId: hexId(status.header.member_id),
+      memberId: status.header.memberId.toString(16),
     };
     log?.log('info', 'etcd snapshot starting', { ...info });
     try {
@@ -164,18 +159,18 @@ export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapsh
   );
 }
 
-function openSnapshot(client: Etcd3, target: EtcdTarget, info: EtcdSnapshotInfo, signal: AbortSignal | undefined): EtcdSnapshotStream {
+function openSnapshot(client: MaintenanceClient, target: EtcdTarget, info: EtcdSnapshotInfo, signal: AbortSignal | undefined): EtcdSnapshotStream {
   const { endpoint } = info;
   const bytes = new BlobBytes();
   const verifier = new SnapshotVerifier(endpoint);
-  let call: SnapshotCall | undefined;
+  const call: SnapshotCall = client.snapshot();
   let finished = false;
 
   const finish = (): void => {
     if (finished) return;
     finished = true;
     signal?.removeEventListener('abort', onAbort);
-    call?.cancel();
+    call.cancel();
     client.close();
   };
   const fail = (err: Error): void => {
@@ -212,17 +207,10 @@ function openSnapshot(client: Etcd3, target: EtcdTarget, info: EtcdSnapshotInfo,
   // Callers that only read the stream see the failure there.
   done.catch(() => undefined);
 
-  client.maintenance
-    .snapshot()
-    .then((s) => {
-      call = s as unknown as SnapshotCall;
-      if (finished) return void call.cancel();
-      call.on('error', (err: Error) => {
-        if (!finished) fail(new EtcdConnectionError(`${describeEtcdError(endpoint, target, err)} (while reading the snapshot)`));
-      });
-      call.pipe(bytes);
-    })
-    .catch((err: unknown) => fail(new EtcdConnectionError(describeEtcdError(endpoint, target, err))));
+  call.on('error', (err: Error) => {
+    if (!finished) fail(new EtcdConnectionError(`${describeEtcdError(endpoint, target, err)} (while reading the snapshot)`));
+  });
+  call.pipe(bytes);
 
   return { stream: verifier, info, done };
 }
