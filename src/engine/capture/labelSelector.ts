@@ -33,15 +33,28 @@ function splitTerms(text: string): string[] {
   return terms.map((t) => t.trim()).filter((t) => t !== '');
 }
 
+// The API server's rules for label keys (optional DNS-subdomain prefix, then a name of up to 63) and values.
+const KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
 function parseTerm(term: string, whole: string): Requirement {
+  const bad = (what: string): Error =>
+    new Error(`label selector "${whole}": ${what} in "${term}" (use key=value, key!=value, key in (a,b), key notin (a,b), key or !key)`);
+  const checked = (r: Requirement): Requirement => {
+    if (!KEY.test(r.key)) throw bad(`"${r.key}" is not a valid label key`);
+    for (const v of r.op === 'eq' || r.op === 'ne' ? [r.value] : r.op === 'in' || r.op === 'notin' ? r.values : []) {
+      if (!VALUE.test(v)) throw bad(`"${v}" is not a valid label value`);
+    }
+    return r;
+  };
   const set = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
-  if (set) return { op: set[2] as 'in' | 'notin', key: set[1], values: set[3].split(',').map((v) => v.trim()) };
+  if (set) return checked({ op: set[2] as 'in' | 'notin', key: set[1], values: set[3].split(',').map((v) => v.trim()) });
   const cmp = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
-  if (cmp) return { op: cmp[2] === '!=' ? 'ne' : 'eq', key: cmp[1], value: cmp[3] };
+  if (cmp) return checked({ op: cmp[2] === '!=' ? 'ne' : 'eq', key: cmp[1], value: cmp[3] });
   const absent = /^!\s*([^=!\s()]+)$/.exec(term);
-  if (absent) return { op: 'absent', key: absent[1] };
-  if (/^[^=!\s(),]+$/.test(term)) return { op: 'exists', key: term };
-  throw new Error(`label selector "${whole}": cannot read "${term}" (use key=value, key!=value, key in (a,b), key notin (a,b), key or !key)`);
+  if (absent) return checked({ op: 'absent', key: absent[1] });
+  if (/^[^=!\s(),]+$/.test(term)) return checked({ op: 'exists', key: term });
+  throw bad('cannot read the term');
 }
 
 function satisfied(r: Requirement, labels: Record<string, string>): boolean {

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { select } from '../../../src/engine/capture/select';
 import type { CaptureScope, Selection } from '../../../src/engine/capture/types';
-import { openKubeClient, type KObject, type KubeClient } from '../../../src/engine/kube';
+import { KubeApiError, openKubeClient, type KObject, type KubeClient } from '../../../src/engine/kube';
 import type { JobProgress } from '../../../src/engine/progress';
 import { CancelledError } from '../../../src/engine/progress';
 import { startSandbox, type Sandbox } from '../../sandbox';
@@ -323,6 +323,31 @@ data: { a: b }
       return true;
     });
     await assert.rejects(select(admin, { excludeKinds: ['backuppolicys'] }), /unknown kind "backuppolicys".*did you mean backuppolicies\.shop\.example\.com/);
+  });
+
+  it('fails naming the resource, namespace and context when a list fails for a reason other than permission', async () => {
+    /*
+     * FAULT INJECTION (a stand-in for what the sandbox cannot be made to do:
+     * answer one list with a server error). Every call goes to the real
+     * client, except listing configmaps, which fails as a 500 would.
+     */
+    const failing = new Proxy(admin, {
+      get(target, prop) {
+        if (prop === 'listAll') {
+          return (r: Parameters<KubeClient['listAll']>[0], o: Parameters<KubeClient['listAll']>[1]) =>
+            r.resource === 'configmaps'
+              ? Promise.reject(new KubeApiError('Internal error occurred: etcdserver: request timed out', 500, 'InternalError', target.context))
+              : target.listAll(r, o);
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await assert.rejects(select(failing, { namespaces: ['shop'] }), /cannot list configmaps in namespace "shop" on context sandbox-prod: Internal error occurred/);
+  });
+
+  it('refuses a malformed label selector before listing anything', async () => {
+    await assert.rejects(select(admin, { namespaces: ['shop'], selector: 'app=web!' }), /label selector "app=web!": "web!" is not a valid label value/);
   });
 
   it('stops when cancelled', async () => {

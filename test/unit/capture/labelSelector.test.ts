@@ -22,7 +22,10 @@ describe('label selectors', function () {
   });
 
   it('refuses text that is not a selector, naming the bad term', function () {
-    assert.throws(() => parseLabelSelector('app=web,env in prod'), /cannot read "env in prod"/);
+    assert.throws(() => parseLabelSelector('app=web,env in prod'), /cannot read the term in "env in prod"/);
+    assert.throws(() => parseLabelSelector('app=web!'), /"web!" is not a valid label value/);
+    assert.throws(() => parseLabelSelector('-app=web'), /"-app" is not a valid label key/);
+    assert.ok(parseLabelSelector('app.kubernetes.io/name=api,x=').matches({ 'app.kubernetes.io/name': 'api', x: '' }));
   });
 
   it('treats an empty Service selector as selecting nothing', function () {
