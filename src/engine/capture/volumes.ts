@@ -164,6 +164,8 @@ class VolumeCapture {
   async skipReason(v: VolumeTarget): Promise<string | undefined> {
     const phase = v.claim.status?.phase;
     if (phase !== 'Bound') return `the claim is not bound (${phase ?? 'no phase'})`;
+    // A raw block device has no files for tar to read.
+    if (v.claim.spec?.volumeMode === 'Block') return 'it is a raw block volume (volumeMode Block); only filesystem volumes are read';
     if (!(await this.canCreatePods(v.namespace))) return new MoverForbiddenError(v.namespace).message;
     return undefined;
   }

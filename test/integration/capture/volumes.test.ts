@@ -187,7 +187,7 @@ describe('reading volumes during a capture', function () {
     await until('the failed VolumeSnapshot to be gone', async () => (await captureLeftovers(kube, kinds)).length === 0, 10_000);
   });
 
-  it('skips a claim that is not bound, with a warning', async () => {
+  it('skips a claim that is not bound, or is a raw block device, with a warning', async () => {
     await ensureNamespace(kube, kinds, 'pending');
     await kube.create(kinds.pvcs, {
       apiVersion: 'v1',
@@ -195,11 +195,22 @@ describe('reading volumes during a capture', function () {
       metadata: { name: 'nowhere', namespace: 'pending' },
       spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'no-such-class', resources: { requests: { storage: '1Gi' } } },
     });
+    await kube.create(kinds.pvcs, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'raw', namespace: 'pending' },
+      spec: { accessModes: ['ReadWriteOnce'], volumeMode: 'Block', resources: { requests: { storage: '1Gi' } } },
+    });
     await until('the claim to be Pending', async () => (await kube.get(kinds.pvcs, 'nowhere', 'pending'))?.status?.phase === 'Pending');
+    await until('the block claim to be Bound', async () => (await kube.get(kinds.pvcs, 'raw', 'pending'))?.status?.phase === 'Bound');
     const writer = await SnapshotWriter.begin(repo, { cluster: CLUSTER, scope: {} });
-    const result = await captureVolumes(kube, { volumes: [await volumeTarget(kube, kinds, 'pending', 'nowhere')], hookPods: [] }, writer, { repo, cluster: CLUSTER });
+    const volumes = [await volumeTarget(kube, kinds, 'pending', 'nowhere'), await volumeTarget(kube, kinds, 'pending', 'raw')];
+    const result = await captureVolumes(kube, { volumes, hookPods: [] }, writer, { repo, cluster: CLUSTER });
     await writer.abort();
-    assert.deepEqual(result.warnings, ['volume pending/nowhere skipped: the claim is not bound (Pending)']);
+    assert.deepEqual(result.warnings.sort(), [
+      'volume pending/nowhere skipped: the claim is not bound (Pending)',
+      'volume pending/raw skipped: it is a raw block volume (volumeMode Block); only filesystem volumes are read',
+    ]);
   });
 
   it('skips a volume the user may not start a mover for, with a warning, for the restricted user', async () => {
