@@ -147,11 +147,18 @@ const MADE_BY_WORKLOADS = new Set(['/Pod', 'apps/ReplicaSet', 'batch/Job']);
 /** Controlled objects a captured controller brings along (not to store them: to find their hooks and volumes). */
 const REBUILT_CHILDREN = new Set(['/Pod', 'apps/ReplicaSet']);
 
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** Objects by namespace, kind and name, and by uid. */
 class ObjectIndex {
   private readonly byName = new Map<string, KObject>();
   private readonly byUid = new Map<string, KObject>();
   private readonly byNamespace = new Map<string, KObject[]>();
+  private readonly byNamespaceKind = new Map<string, KObject[]>();
   private readonly children = new Map<string, KObject[]>();
 
   constructor(objects: KObject[]) {
@@ -160,16 +167,10 @@ class ObjectIndex {
       this.byName.set(`${ns}/${groupKind(o)}/${o.metadata.name}`, o);
       if (o.metadata.uid) this.byUid.set(o.metadata.uid, o);
       if (ns) {
-        const list = this.byNamespace.get(ns) ?? [];
-        list.push(o);
-        this.byNamespace.set(ns, list);
+        push(this.byNamespace, ns, o);
+        push(this.byNamespaceKind, `${ns}/${groupKind(o)}`, o);
       }
-      for (const ref of o.metadata.ownerReferences ?? []) {
-        if (!ref.controller) continue;
-        const list = this.children.get(ref.uid) ?? [];
-        list.push(o);
-        this.children.set(ref.uid, list);
-      }
+      for (const ref of o.metadata.ownerReferences ?? []) if (ref.controller) push(this.children, ref.uid, o);
     }
   }
 
@@ -182,7 +183,44 @@ class ObjectIndex {
   }
 
   ofKind(namespace: string, gk: string): KObject[] {
-    return this.inNamespace(namespace).filter((o) => groupKind(o) === gk);
+    return this.byNamespaceKind.get(`${namespace}/${gk}`) ?? [];
+  }
+
+  private servicesByPair?: Map<string, KObject[]>;
+  private ingressesByService?: Map<string, KObject[]>;
+
+  /**
+   * Services whose selector picks these labels. Each Service is filed under
+   * one pair of its selector, so a lookup tries only the Services sharing a
+   * pair with the labels instead of every Service in the namespace.
+   */
+  servicesSelecting(namespace: string, labels: Record<string, string> | undefined): KObject[] {
+    if (!this.servicesByPair) {
+      this.servicesByPair = new Map();
+      for (const [key, list] of this.byNamespaceKind) {
+        if (!key.endsWith('//Service')) continue;
+        for (const svc of list) {
+          const first = Object.entries((svc.spec?.selector ?? {}) as Record<string, string>).sort()[0];
+          if (first) push(this.servicesByPair, `${svc.metadata.namespace}\0${first[0]}\0${first[1]}`, svc);
+        }
+      }
+    }
+    const out: KObject[] = [];
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      for (const svc of this.servicesByPair.get(`${namespace}\0${k}\0${v}`) ?? []) if (mapSelects(svc.spec?.selector, labels)) out.push(svc);
+    }
+    return out;
+  }
+
+  ingressesRouting(namespace: string, service: string): KObject[] {
+    if (!this.ingressesByService) {
+      this.ingressesByService = new Map();
+      for (const [key, list] of this.byNamespaceKind) {
+        if (!key.endsWith('/networking.k8s.io/Ingress')) continue;
+        for (const ing of list) for (const name of ingressReferences(ing).services) push(this.ingressesByService, `${ing.metadata.namespace}/${name}`, ing);
+      }
+    }
+    return this.ingressesByService.get(`${namespace}/${service}`) ?? [];
   }
 
   /** The objects this one lists as owners, found by uid in the same namespace (owners never cross namespaces). */
@@ -228,8 +266,8 @@ export function applicationClosure(objects: KObject[], options: ClosureOptions =
   };
   for (const o of objects) if (isRoot(o)) take(o);
 
-  while (queue.length > 0) {
-    const o = queue.shift()!;
+  for (let next = 0; next < queue.length; next++) {
+    const o = queue[next];
     const ns = o.metadata.namespace ?? '';
     const gk = groupKind(o);
 
@@ -248,7 +286,7 @@ export function applicationClosure(objects: KObject[], options: ClosureOptions =
       // Every namespace gets its own "default" account from the cluster, and admission writes it into every pod.
       if (refs.serviceAccount && refs.serviceAccount !== 'default') take(index.get(ns, '/ServiceAccount', refs.serviceAccount));
       const labels = template.metadata?.labels;
-      for (const svc of index.ofKind(ns, '/Service')) if (mapSelects(svc.spec?.selector, labels)) take(svc);
+      for (const svc of index.servicesSelecting(ns, labels)) take(svc);
       for (const child of index.controlled(o)) {
         if (!REBUILT_CHILDREN.has(groupKind(child))) continue;
         takeChild(child);
@@ -270,7 +308,7 @@ export function applicationClosure(objects: KObject[], options: ClosureOptions =
         break;
       }
       case '/Service':
-        for (const ing of index.ofKind(ns, 'networking.k8s.io/Ingress')) if (ingressReferences(ing).services.includes(o.metadata.name)) take(ing);
+        for (const ing of index.ingressesRouting(ns, o.metadata.name)) take(ing);
         break;
       case 'networking.k8s.io/Ingress':
         for (const name of ingressReferences(o).secrets) take(index.get(ns, '/Secret', name));
