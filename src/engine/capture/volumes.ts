@@ -200,9 +200,16 @@ class VolumeCapture {
     const clones = new Map<VolumeTarget, VolumeClone>();
     const runPostHooks = async (afterFailure: boolean): Promise<void> => {
       postStarted = true;
+      let failed: unknown;
       for (const pod of preDone) {
         if (!afterFailure) {
-          this.warn(checkHook(pod, await runHook(this.kube, await this.fresh(pod), 'post', { signal: this.signal, log: this.log })));
+          // Every pod gets its post-hook even when an earlier one failed: each may hold its application paused.
+          const result = await runHook(this.kube, await this.fresh(pod), 'post', { signal: this.signal, log: this.log });
+          try {
+            this.warn(checkHook(pod, result));
+          } catch (err) {
+            failed ??= err;
+          }
           continue;
         }
         // After a failure or cancel the application is still let out of whatever its pre-hook put it in, briefly.
@@ -213,6 +220,7 @@ class VolumeCapture {
           this.log.log('warn', `post-hook of pod ${podKey(pod)} not run after the capture had failed: ${(err as Error).message}`);
         }
       }
+      if (failed) throw failed;
     };
     try {
       for (const pod of group.pods) {

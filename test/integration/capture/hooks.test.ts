@@ -130,4 +130,25 @@ describe('backup hooks around volume reads', function () {
     );
     await writer.abort();
   });
+
+  it('a failing post-hook with on-error Fail fails the capture, after the other pods sharing the volume got their post-hooks', async () => {
+    await boundClaim(kube, kinds, NS, 'shared-data');
+    const first = await runningPod(kube, kinds, NS, 'first', {
+      claim: 'shared-data',
+      annotations: { 'post.hook.backup.velero.io/command': '["/bin/sh","-c","exit 5"]' },
+    });
+    const second = await runningPod(kube, kinds, NS, 'second', {
+      claim: 'shared-data',
+      annotations: { 'post.hook.backup.velero.io/command': '["/bin/sh","-c","echo $WHO > /data/second-post-ran"]' },
+    });
+    const target = await volumeTarget(kube, kinds, NS, 'shared-data');
+    const writer = await SnapshotWriter.begin(repo, { cluster: CLUSTER, scope: {} });
+    await assert.rejects(
+      captureVolumes(kube, { volumes: [target], hookPods: [first, second] }, writer, { repo, cluster: CLUSTER }),
+      (err: Error) => err instanceof HookFailedError && err.message === 'pod hooks/first: post-hook post.hook.backup.velero.io/command (container app) failed: exit status 5',
+    );
+    await writer.abort();
+    assert.equal(await readFile(path.join((await cluster.claimDir(NS, 'shared-data'))!, 'second-post-ran'), 'utf8'), 'app\n');
+    assert.deepEqual(await until('capture objects gone', async () => ((await captureLeftovers(kube, kinds)).length === 0 ? [] : undefined), 10_000), []);
+  });
 });
