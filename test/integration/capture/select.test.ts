@@ -295,8 +295,35 @@ data: { a: b }
     assert.deepEqual(selection.hookPods, [], 'no pod is in scope to run hooks in');
   });
 
+  it('reads a claim a pod names in its backup-volumes annotation even when claims are outside the kinds, and warns about an unbound claim', async () => {
+    const annotated = await select(admin, { namespaces: ['shop'], excludeKinds: ['pvc'] });
+    assert.ok(!keys(annotated).some((k) => k.startsWith('PersistentVolumeClaim ')));
+    assert.deepEqual(
+      annotated.volumes.map((v) => [v.pvc, v.reason, v.volume?.metadata.name, v.pods.map((p) => p.metadata.name)]),
+      [['data-db-0', 'annotated', await volumeOf('shop', 'data-db-0'), ['db-0']]],
+    );
+
+    await kubectl(
+      ['apply', '-f', '-'],
+      `
+apiVersion: v1
+kind: Namespace
+metadata: { name: pending }
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: waiting, namespace: pending }
+spec: { accessModes: [ReadWriteOnce], storageClassName: no-such-class, resources: { requests: { storage: 1Gi } } }
+`,
+    );
+    const pending = await select(admin, { namespaces: ['pending'] });
+    assert.ok(keys(pending).includes('PersistentVolumeClaim pending/waiting'));
+    assert.deepEqual(pending.volumes, []);
+    assert.deepEqual(pending.warnings, ['persistentvolumeclaim pending/waiting is Pending, not bound to a volume: its data is not captured']);
+  });
+
   it('captures the whole cluster, cluster-scoped objects included, less the namespaces excluded by glob', async () => {
-    const selection = await select(admin, { excludeNamespaces: ['kube-*', 'default', 'shop', 'tag*'] });
+    const selection = await select(admin, { excludeNamespaces: ['kube-*', 'default', 'shop', 'tag*', 'pending'] });
     const got = keys(selection);
     assert.ok(!got.some((k) => / (kube-[^/]*|default|shop|tagcase)\//.test(k)), 'nothing from excluded namespaces');
     assert.ok(!got.some((k) => /^Namespace (kube-system|default|shop|tagcase)$/.test(k)), 'nor the excluded Namespace objects');
