@@ -134,6 +134,8 @@ async function namespacesNamed(kube: KubeClient, scope: CaptureScope, all: KObje
       for (const n of existing) if (globMatch(pattern, n)) names.add(n);
     } else if (existing && !existing.has(pattern)) {
       warnings.push(`namespace "${pattern}" does not exist on context ${kube.context}: nothing captured from it`);
+    } else if (falseNamespaces.has(pattern)) {
+      warnings.push(`namespace "${pattern}" is annotated lifeboat.dev/backup: "false": nothing captured from it`);
     } else names.add(pattern);
   }
   return [...names].filter((n) => namespaceInScope(scope, n) && !falseNamespaces.has(n)).sort();

@@ -243,7 +243,9 @@ data: { a: b }
     const whole = keys(await select(admin, {}));
     assert.ok(!whole.some((k) => k.includes('scratch') || k === 'ConfigMap tagcase/worker-config' || k === 'Secret tagcase/worker-secret'));
     assert.ok(whole.includes('ConfigMap tagcase/worker-env'));
-    assert.deepEqual(keys(await select(admin, { namespaces: ['scratch'] })), []);
+    const named = await select(admin, { namespaces: ['scratch'] });
+    assert.deepEqual(keys(named), []);
+    assert.deepEqual(named.warnings, ['namespace "scratch" is annotated lifeboat.dev/backup: "false": nothing captured from it']);
   });
 
   it('captures everything but Secrets as a user who may not read them, with a warning naming what was refused', async () => {
