@@ -32,6 +32,11 @@ export class SnapshotVerifier extends Transform {
   private total = 0;
   result: VerifiedSnapshot | undefined;
 
+  /** Bytes received so far (how far the source has run ahead of the consumer, with readableLength). */
+  get bytesIn(): number {
+    return this.total;
+  }
+
   constructor(private readonly source: string) {
     super({ highWaterMark: 1 << 16 });
   }

@@ -52,7 +52,11 @@ export async function snapshotStatus(file: string): Promise<SnapshotFileStatus> 
  */
 export async function restoreAndRead(file: string, work: string, prefix: string): Promise<Map<string, Buffer>> {
   const dataDir = path.join(work, `restored-${Date.now()}`);
-  await runOk('etcdctl', ['snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'sandbox'], { env: { ETCDCTL_API: '3' }, timeoutMs: 120_000 });
+  await runOk('etcdctl', [
+      'snapshot', 'restore', file, '--data-dir', dataDir,
+      // The member name startEtcd runs under; its peer address there differs, which a restarted single member ignores.
+      '--name', 'sandbox', '--initial-cluster', 'sandbox=http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+    ], { env: { ETCDCTL_API: '3' }, timeoutMs: 120_000 });
   const etcd = await startEtcd({ dataDir });
   const client = new Etcd3({ hosts: etcd.endpoint });
   try {
