@@ -22,10 +22,19 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** `redact` through a JSON-shaped value (log fields). */
+/** `redact` through a JSON-shaped value (log records and their fields): strings anywhere in it, keys included. */
 export function redactValue<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
-  return JSON.parse(redact(JSON.stringify(value), secrets.map((s) => JSON.stringify(s).slice(1, -1)))) as T;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    // As JSON would send it (a Date as its ISO string).
+    if (v && typeof (v as { toJSON?: unknown }).toJSON === 'function') return walk((v as { toJSON(): unknown }).toJSON());
+    if (v instanceof Error) return redact(v.message, secrets);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k, secrets), walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }
 
 export function isCancellation(err: unknown): boolean {

@@ -27,7 +27,7 @@ describe('progress rendering', function () {
       assert.ok(line.length <= width, `${line.length} > ${width}: ${line}`);
     }
     const line = renderProgressLine(long, 100);
-    assert.match(line, /  …[a-z-]*-long-name  12\/40  /);
+    assert.ok(line.includes('  …') && line.includes('-long-name  12/40  '), line);
     assert.match(line, /ETA 34\.0 s$/);
   });
 
@@ -80,7 +80,7 @@ describe('progress display', function () {
     assert.match(out[1], / 3\/40 /);
     assert.match(out[2], / 4\/40 /, 'done() draws the last state');
     assert.equal(out[3], '\n');
-    assert.ok(out.every((s) => s.replace(/^\r|\x1b\[K$/g, '').length <= 80));
+    assert.ok(out.every((s) => s.replace('\r', '').replace('\x1b[K', '').length <= 80));
   });
 
   it('clears its line for a message and draws it again at the next update', function () {
