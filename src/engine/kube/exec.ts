@@ -118,14 +118,15 @@ export async function execInPod(transport: Transport, namespace: string, pod: st
         case STATUS:
           // The status is the last message: the streams are complete, so the result need not wait for the close handshake.
           status = parseStatus(payload.toString('utf8'));
-          finish(undefined, status);
           ws.close(1000);
           setTimeout(() => ws.terminate(), 1000).unref();
+          // Resolve once the consumers have taken everything written to them, so the caller sees complete output.
+          void Promise.all([flushed(options.stdout), flushed(options.stderr)]).then(() => finish(undefined, status));
           return;
       }
     });
     ws.on('close', (code: number, reason: Buffer) => {
-      if (status) return finish(undefined, status);
+      if (status) return;
       if (!opened) return;
       const why = reason.length ? `: ${reason.toString('utf8')}` : '';
       finish(new Error(`${transport.context}: ${where}: the connection closed (code ${code}${why}) before the command reported its exit status`));
@@ -146,6 +147,15 @@ export function parseStatus(text: string): ExecResult {
   const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
   const exitCode = cause?.message !== undefined && /^\d+$/.test(cause.message) ? Number(cause.message) : -1;
   return { exitCode, message: s.message };
+}
+
+/** Resolves when the stream has processed every chunk written to it (or was destroyed). */
+async function flushed(out: Writable | undefined): Promise<void> {
+  while (out && out.writableLength > 0 && !out.destroyed) {
+    // 'drain' only comes after a write() that returned false; below the mark the buffer is polled.
+    if (out.writableNeedDrain) await new Promise((resolve) => out.once('drain', resolve).once('close', resolve));
+    else await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
 
 async function pumpStdin(ws: WebSocket, stdin: Readable, canClose: boolean): Promise<void> {

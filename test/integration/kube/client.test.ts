@@ -5,8 +5,13 @@
  */
 import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { openKubeClient, KubeApiError, type ApiResource, type KubeClient } from '../../../src/engine/kube';
+import { stringify } from 'yaml';
+import { openKubeClient, listContexts, KubeApiError, KubeUnreachableError, type ApiResource, type KObject, type KubeClient, type WatchEventType } from '../../../src/engine/kube';
 import { run, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
 
@@ -16,6 +21,8 @@ describe('cluster client', function () {
   let admin: KubeClient;
   let restricted: KubeClient;
   let configmaps: ApiResource;
+  let secrets: ApiResource;
+  let tmp: string;
   const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', sandbox.kubeconfigPath, ...args], { timeoutMs: 60_000 });
 
   before(async () => {
@@ -23,12 +30,15 @@ describe('cluster client', function () {
     admin = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod' });
     restricted = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod-restricted' });
     configmaps = (await admin.resourceFor('v1', 'ConfigMap'))!;
+    secrets = (await admin.resourceFor('v1', 'Secret'))!;
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-kube-test-'));
   });
 
   after(async () => {
     admin?.close();
     restricted?.close();
     await sandbox?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   describe('discovery', () => {
@@ -118,6 +128,117 @@ describe('cluster client', function () {
     });
   });
 
+  describe('access', () => {
+    it('lists the kubeconfig contexts with their servers and the current one', () => {
+      const contexts = listContexts(sandbox.kubeconfigPath);
+      const prod = contexts.find((c) => c.name === 'sandbox-prod');
+      assert.equal(prod?.current, true);
+      assert.equal(prod?.server, sandbox.clusters.get('prod')!.url);
+      assert.equal(prod?.cluster, 'sandbox-prod');
+      assert.equal(contexts.find((c) => c.name === 'sandbox-prod-restricted')?.current, false);
+    });
+
+    it('turns Forbidden into a KubeApiError with status 403 that names the context, the verb and the namespace', async () => {
+      await assert.rejects(restricted.listAll(secrets, { namespace: 'shop' }), (err: unknown) => {
+        assert.ok(err instanceof KubeApiError);
+        assert.equal(err.status, 403);
+        assert.equal(err.reason, 'Forbidden');
+        assert.equal(err.context, 'sandbox-prod-restricted');
+        assert.match(err.message, /^sandbox-prod-restricted: cannot list secrets in namespace "shop": Forbidden: /);
+        return true;
+      });
+      assert.equal((await restricted.listAll(configmaps, { namespace: 'shop' })).length > 0, true, 'the restricted user still reads ConfigMaps');
+    });
+
+    it('answers canI from a SelfSubjectAccessReview: admin may read Secrets, the restricted user may not', async () => {
+      assert.equal(await admin.canI('list', secrets, 'shop'), true);
+      assert.equal(await restricted.canI('list', secrets, 'shop'), false);
+      assert.equal(await restricted.canI('list', configmaps, 'shop'), true);
+      assert.equal(await restricted.canI('create', configmaps, 'shop'), false);
+    });
+
+    it('reports a server nobody listens on as unreachable, naming the server', async () => {
+      const port = await new Promise<number>((resolve) => {
+        const srv = createServer().listen(0, '127.0.0.1', () => {
+          const p = (srv.address() as { port: number }).port;
+          srv.close(() => resolve(p));
+        });
+      });
+      const server = `https://127.0.0.1:${port}`;
+      const file = path.join(tmp, 'unreachable.kubeconfig');
+      await writeFile(file, stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'gone',
+        clusters: [{ name: 'gone', cluster: { server, 'certificate-authority-data': Buffer.from(sandbox.clusters.get('prod')!.caCert).toString('base64') } }],
+        users: [{ name: 'u', user: { token: 'not-a-real-token' } }],
+        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
+      }));
+      const client = await openKubeClient({ kubeconfig: file });
+      try {
+        await assert.rejects(client.discover(), (err: unknown) => err instanceof KubeUnreachableError && err.server === server && err.context === 'gone' && err.message.includes(server) && /ECONNREFUSED/.test(err.message));
+      } finally {
+        client.close();
+      }
+    });
+
+    it('authenticates through a kubeconfig exec plugin, running it again when its credential expires', async () => {
+      const tokenFile = path.join(tmp, 'plugin-token');
+      const runs = path.join(tmp, 'plugin-runs');
+      await writeFile(tokenFile, sandbox.clusters.get('prod')!.tokens.admin, { mode: 0o600 });
+      await writeFile(runs, '');
+      const plugin = path.join(tmp, 'credential-plugin.js');
+      // An ExecCredential valid for two seconds, so a later request needs a fresh one.
+      await writeFile(plugin, `
+        const fs = require('node:fs');
+        fs.appendFileSync(${JSON.stringify(runs)}, 'x');
+        const token = fs.readFileSync(${JSON.stringify(tokenFile)}, 'utf8');
+        process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token, expirationTimestamp: new Date(Date.now() + 2000).toISOString() } }));
+      `);
+      const prod = sandbox.clusters.get('prod')!;
+      const file = path.join(tmp, 'exec-plugin.kubeconfig');
+      await writeFile(file, stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'plugged',
+        clusters: [{ name: 'prod', cluster: { server: prod.url, 'certificate-authority-data': Buffer.from(prod.caCert).toString('base64') } }],
+        users: [{ name: 'plugin-user', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin], interactiveMode: 'Never' } } }],
+        contexts: [{ name: 'plugged', context: { cluster: 'prod', user: 'plugin-user' } }],
+      }));
+      const client = await openKubeClient({ kubeconfig: file });
+      try {
+        const names = (await client.listAll(secrets, { namespace: 'shop' })).map((o) => o.metadata.name);
+        assert.ok(names.includes('db-credentials'), 'the plugin token is the admin token: Secrets are readable');
+        assert.equal((await readFile(runs, 'utf8')).length, 1);
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.ok(await client.get(secrets, 'db-credentials', 'shop'));
+        assert.equal((await readFile(runs, 'utf8')).length, 2, 'the expired credential was fetched again');
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  describe('watch', () => {
+    it('sees objects added, modified and deleted, and stops when aborted', async () => {
+      await kubectl('create', 'namespace', 'watched');
+      await admin.create(configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before', namespace: 'watched' } });
+      const events: { type: WatchEventType; name: string }[] = [];
+      const ac = new AbortController();
+      const watching = admin.watch(configmaps, { namespace: 'watched', signal: ac.signal }, (type, obj: KObject) => {
+        if (type !== 'BOOKMARK') events.push({ type, name: obj.metadata.name });
+      });
+      await waitFor('the existing object listed', () => events.some((e) => e.name === 'before') || undefined);
+      assert.equal((await kubectl('create', 'configmap', 'watched-one', '-n', 'watched', '--from-literal=a=1')).code, 0);
+      assert.equal((await kubectl('patch', 'configmap', 'watched-one', '-n', 'watched', '-p', '{"data":{"a":"2"}}')).code, 0);
+      assert.equal((await kubectl('delete', 'configmap', 'watched-one', '-n', 'watched')).code, 0);
+      await waitFor('the deletion seen', () => events.some((e) => e.type === 'DELETED' && e.name === 'watched-one') || undefined);
+      ac.abort();
+      await watching;
+      assert.deepEqual(
+        events.filter((e) => e.name === 'watched-one').map((e) => e.type),
+        ['ADDED', 'MODIFIED', 'DELETED'],
+      );
+      assert.deepEqual(events[0], { type: 'ADDED', name: 'before' });
+    });
+  });
+
   describe('exec', () => {
     const collect = () => {
       const chunks: Buffer[] = [];
@@ -161,6 +282,52 @@ describe('cluster client', function () {
       const result = await admin.exec('shop', 'db-0', ['cat'], { stdin: Readable.from([input.subarray(0, 1_000_000), input.subarray(1_000_000)]), stdout: sink });
       assert.equal(result.exitCode, 0);
       assert.equal(hash.digest('hex'), createHash('sha256').update(input).digest('hex'));
+    });
+
+    it('streams 200 MiB to a slow consumer with memory staying flat', async () => {
+      let received = 0;
+      let peak = process.memoryUsage().rss;
+      const base = peak;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      // Small buffer, and every write takes a while: the consumer is far slower than the pod.
+      const slow = new Writable({
+        highWaterMark: 64 * 1024,
+        write(chunk: Buffer, _enc, cb) {
+          received += chunk.length;
+          setTimeout(cb, 1);
+        },
+      });
+      try {
+        const result = await admin.exec('shop', 'db-0', ['head', '-c', '200M', '/dev/zero'], { stdout: slow });
+        assert.equal(result.exitCode, 0);
+      } finally {
+        clearInterval(sampler);
+      }
+      assert.equal(received, 200 * 1024 * 1024);
+      const growth = (peak - base) / (1024 * 1024);
+      assert.ok(growth < 60, `RSS grew by ${growth.toFixed(1)} MiB`);
+    });
+
+    it('stops promptly when aborted mid-stream', async () => {
+      const ac = new AbortController();
+      let received = 0;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          received += chunk.length;
+          if (received > 1024 * 1024 && !ac.signal.aborted) ac.abort();
+          cb();
+        },
+      });
+      const started = Date.now();
+      await assert.rejects(admin.exec('shop', 'db-0', ['head', '-c', '2G', '/dev/zero'], { stdout: sink, signal: ac.signal }), (err: Error) => err.name === 'AbortError');
+      assert.ok(Date.now() - started < 10_000, 'the abort ended the exec long before 2 GiB went through');
+      assert.ok(received < 512 * 1024 * 1024);
+    });
+
+    it('gives up after timeoutMs with an error that says so', async () => {
+      const started = Date.now();
+      await assert.rejects(admin.exec('shop', 'db-0', ['sleep', '30'], { timeoutMs: 500 }), (err: Error) => err.name === 'TimeoutError' && /sandbox-prod: exec in pod "db-0" in namespace "shop" \(sleep 30\) timed out after 500 ms/.test(err.message));
+      assert.ok(Date.now() - started < 5_000);
     });
 
     it('fails an exec into a missing pod with a KubeApiError naming the pod', async () => {
