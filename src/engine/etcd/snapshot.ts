@@ -92,7 +92,7 @@ export function describeEtcdError(endpoint: string, target: EtcdTarget, err: unk
   if (/Unavailable|No connection established|UNAVAILABLE/i.test(name + msg)) {
     return (
       `cannot reach etcd at ${endpoint} (${msg}): check the address and port` +
-      (tls ? ', the CA file, and the client certificate and key' : ', and whether it expects TLS (https:// with --etcd-cacert/--etcd-cert/--etcd-key)')
+      (tls ? ', the CA file, and the client certificate and key' : ', and whether it expects TLS (an https:// endpoint with a CA file, client certificate and key)')
     );
   }
   return `etcd at ${endpoint}: ${msg}`;
@@ -130,14 +130,24 @@ export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapsh
       continue;
     }
     let status;
+    // Closing the client fails a status call still waiting on an unresponsive member.
+    const onAbort = (): void => client.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       status = await client.status(options.statusTimeoutMs ?? 10_000);
     } catch (err) {
       client.close();
+      if (signal?.aborted) throw new CancelledError();
       const why = describeEtcdError(endpoint, target, err);
       log?.log('warn', 'etcd endpoint unusable', { endpoint, error: why });
       failures.push(why);
       continue;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (signal?.aborted) {
+      client.close();
+      throw new CancelledError();
     }
     const info: EtcdSnapshotInfo = {
       endpoint,

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -111,6 +112,31 @@ describe('etcd snapshots captured into a repository', function () {
     it('restores with etcdctl to an etcd holding every key and value (restore drill)', async () => {
       const restored = await restoreAndRead(path.join(work, 'plain.db'), work, '/app/config/');
       assertSameKeys(restored, written, '/app/config/');
+    });
+
+    it('passes over a member that accepts connections but never answers, and can be cancelled while waiting on one', async () => {
+      // A listener that takes connections and says nothing: a hung member.
+      const sockets: Socket[] = [];
+      const silent = createServer((sock) => sockets.push(sock));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const hung = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      try {
+        const t0 = Date.now();
+        const s = await etcdSnapshotStream({ endpoints: [hung, etcd.endpoint] }, { statusTimeoutMs: 1000 });
+        assert.equal(s.info.endpoint, etcd.endpoint);
+        assert.ok(Date.now() - t0 < 5000);
+        s.stream.destroy();
+        await assert.rejects(s.done);
+
+        const abort = new AbortController();
+        setTimeout(() => abort.abort(), 300);
+        const t1 = Date.now();
+        await assert.rejects(etcdSnapshotStream({ endpoints: [hung] }, { signal: abort.signal, statusTimeoutMs: 60_000 }), CancelledError);
+        assert.ok(Date.now() - t1 < 2000, `cancelled after ${Date.now() - t1} ms`);
+      } finally {
+        for (const sock of sockets) sock.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
     });
 
     it('names a data stream the snapshot does not have, and the ones it has', async () => {
