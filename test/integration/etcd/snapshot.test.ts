@@ -13,7 +13,7 @@ import { CancelledError } from '../../../src/engine/progress';
 import { listSnapshots, readManifest, Repository, SnapshotWriter } from '../../../src/engine/repo/api';
 import { LocalBackend } from '../../../src/engine/storage';
 import { startEtcd, type RunningEtcd } from '../../support/etcd';
-import { runOk } from '../../support/proc';
+import { cli, runOk } from '../../support/proc';
 import { assertSameKeys, catData, password, restoreAndRead, snapshotStatus } from './drill';
 
 async function newRepo(work: string): Promise<{ repo: Repository; dir: string }> {
@@ -141,6 +141,12 @@ describe('etcd snapshots captured into a repository', function () {
 
     it('names a data stream the snapshot does not have, and the ones it has', async () => {
       await assert.rejects(catData(repoDir, snapshotId, 'vault', path.join(work, 'none.db')), /has no data "vault" \(it has etcd\)/);
+    });
+
+    it('takes either --data or --volume/--path in repo cat, not both', async () => {
+      const r = await cli(['repo', 'cat', snapshotId, '--data', 'etcd', '--volume', 'shop/data', '--path', '/x', '--repo', repoDir], { password });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--data excludes --volume and --path/);
     });
 
     it('refuses a recorded real snapshot with one byte flipped (simulated fault: etcd cannot be made to send one)', async () => {
