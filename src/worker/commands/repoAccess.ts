@@ -35,7 +35,7 @@ export interface Parsed {
 export function parseCommandArgs(args: string[], options: Options, positionals: { min: number; max: number; names: string }): Parsed {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, allowNegative: true, strict: true });
+    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
