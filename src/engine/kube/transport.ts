@@ -32,6 +32,8 @@ export interface Call {
   idempotent: boolean;
   target: CallTarget;
   signal?: AbortSignal;
+  /** Silence on the connection after which the call fails with ETIMEDOUT (default one minute). */
+  idleTimeoutMs?: number;
 }
 
 export interface Reply {
@@ -44,6 +46,7 @@ export interface Reply {
 export type ConnectOptions = https.RequestOptions & { headers: http.OutgoingHttpHeaders };
 
 const USER_AGENT = 'lifeboat';
+const REQUEST_IDLE_TIMEOUT_MS = 60_000;
 
 export class Transport {
   private readonly semaphore: Semaphore;
@@ -137,7 +140,7 @@ export class Transport {
           await sleep(backoffMs(this.retry, attempt), call.signal);
           continue;
         }
-        throw this.unreachable(err as NodeJS.ErrnoException);
+        throw this.unreachable(err as NodeJS.ErrnoException, call);
       }
       if (reply.status >= 200 && reply.status < 300) return reply;
       if (!last && isRetryable({ status: reply.status }, call.idempotent)) {
@@ -186,6 +189,8 @@ export class Transport {
       const mod = this.isHttps ? https : http;
       const req = mod.request(u, { ...opts, method: call.method, headers, signal: call.signal }, resolve);
       req.on('error', reject);
+      // A server that stops answering would otherwise hold the call forever; ETIMEDOUT is retried for idempotent calls.
+      req.setTimeout(call.idleTimeoutMs ?? REQUEST_IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${Math.round((call.idleTimeoutMs ?? REQUEST_IDLE_TIMEOUT_MS) / 1000)} s`), { code: 'ETIMEDOUT' })));
       req.end(body);
     });
   }
@@ -204,9 +209,14 @@ export class Transport {
     return new KubeApiError(`${this.context}: cannot ${describe(target)}: ${reason}: ${serverMessage}${hint}`, status, reason, this.context, isStatus ? parsed : undefined);
   }
 
-  unreachable(err: NodeJS.ErrnoException): Error {
+  unreachable(err: NodeJS.ErrnoException, call?: Pick<Call, 'target' | 'idempotent'>): Error {
     if (err instanceof KubeApiError || err instanceof KubeUnreachableError) return err;
     const code = err.code ?? '';
+    if (call && (code === 'ECONNRESET' || code === 'EPIPE')) {
+      // The request may have reached the server: for a write, its outcome is unknown.
+      const unknown = call.idempotent ? '' : '; it may or may not have taken effect: look before trying again';
+      return new KubeUnreachableError(`${this.context}: the connection to the API server at ${this.server} was cut (${code}) during "${describe(call.target)}"${unknown}`, this.context, this.server);
+    }
     // client-node could not produce credentials (exec plugin failed, ...): not a network problem.
     if (!code && /credentials/.test(err.message)) return err;
     const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code) || /certificate/i.test(err.message);

@@ -117,6 +117,8 @@ export async function watchResource(transport: Transport, resource: ApiResource,
         idempotent: true,
         target,
         signal,
+        // Longer than the server's own timeoutSeconds: only a dead connection stays this silent.
+        idleTimeoutMs: 11 * 60_000,
       });
       const outcome = await consume(res);
       if (outcome === 'gone') version = undefined;
@@ -127,7 +129,7 @@ export async function watchResource(transport: Transport, resource: ApiResource,
         version = undefined;
         continue;
       }
-      const transient = err instanceof KubeUnreachableError || (err instanceof KubeApiError && [429, 500, 502, 503, 504].includes(err.status)) || (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+      const transient = err instanceof KubeUnreachableError || (err instanceof KubeApiError && [429, 500, 502, 503, 504].includes(err.status)) || ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '');
       if (!transient || ++failures >= MAX_CONSECUTIVE_FAILURES) throw err;
       try {
         await sleep(backoffMs(defaultRetryPolicy, failures), signal);

@@ -62,6 +62,15 @@ describe('cluster client', function () {
       assert.equal(await admin.resourceFor('apps/v1', 'Nonesuch'), undefined);
       assert.equal(await admin.resourceFor('nonesuch.example.com/v1', 'Thing'), undefined);
     });
+
+    it('finds a kind at a served version that is not the preferred one', async () => {
+      const preferred = (await admin.discover()).filter((r) => r.group === 'autoscaling' && r.resource === 'horizontalpodautoscalers');
+      assert.deepEqual(preferred.map((r) => r.version), ['v2'], 'discovery lists the preferred version only');
+      const v1 = await admin.resourceFor('autoscaling/v1', 'HorizontalPodAutoscaler');
+      assert.equal(v1?.version, 'v1');
+      assert.equal(v1?.resource, 'horizontalpodautoscalers');
+      assert.equal(await admin.resourceFor('autoscaling/v9', 'HorizontalPodAutoscaler'), undefined);
+    });
   });
 
   describe('reads and writes', () => {
