@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { CancellationTokenSource, ErrorCodes as RpcErrorCodes, ResponseError, type MessageConnection } from 'vscode-jsonrpc';
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, ErrorCodes as RpcErrorCodes } from 'vscode-jsonrpc';
 import { listLocks, Repository, SnapshotWriter } from '../../../src/engine/repo/api';
 import { LocalBackend } from '../../../src/engine/storage';
 import {
@@ -16,94 +15,16 @@ import {
   RepositoryVerifyRequest,
   SnapshotsListRequest,
   SnapshotsShowRequest,
-  type JobProgressParams,
   type RepositoryRef,
 } from '../../../src/protocol/worker';
-import { buildCli } from '../../support/proc';
+import { buildCli, run } from '../../support/proc';
+import { progressOf, rejection, startWorker, until, type Worker } from './workerProcess';
 
-/**
- * The worker as the extension runs it: the bundled `lifeboat` forked with an
- * IPC channel and no command, spoken to with vscode-jsonrpc from this process.
- */
+/** The worker's protocol, spoken to a forked worker on repositories in a temp directory. */
 
 const PASSPHRASE = 'lifeboat-Secret-passphrase-4411';
 const KDF = { N: 1024, r: 8, p: 1 };
 const MiB = 1024 * 1024;
-
-interface Received {
-  method: string;
-  params: unknown;
-  at: number;
-}
-
-interface Worker {
-  child: ChildProcess;
-  connection: MessageConnection;
-  received: Received[];
-  /** Every answer and error the worker sent back, as text, to search for secrets. */
-  answers: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-  request<R>(method: string, params: unknown, token?: CancellationTokenSource): Promise<R>;
-}
-
-function startWorker(bundle: string): Worker {
-  const child = fork(bundle, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-  const received: Received[] = [];
-  const answers: string[] = [];
-  connection.onNotification((method: string, params: unknown) => received.push({ method, params, at: Date.now() }));
-  connection.listen();
-  return {
-    child,
-    connection,
-    received,
-    answers,
-    exited,
-    stderr: () => stderr,
-    async request<R>(method: string, params: unknown, cts?: CancellationTokenSource): Promise<R> {
-      try {
-        // A string method spreads extra arguments into positional params: pass the token only when there is one.
-        const result = cts ? await connection.sendRequest<R>(method, params, cts.token) : await connection.sendRequest<R>(method, params);
-        answers.push(JSON.stringify(result));
-        return result;
-      } catch (err) {
-        answers.push(JSON.stringify({ code: (err as ResponseError<unknown>).code, message: (err as Error).message }));
-        throw err;
-      }
-    },
-  };
-}
-
-function progressOf(worker: Worker, jobId: string): Array<JobProgressParams & { at: number }> {
-  return worker.received
-    .filter((r) => r.method === 'job/progress' && (r.params as JobProgressParams).jobId === jobId)
-    .map((r) => ({ ...(r.params as JobProgressParams), at: r.at }));
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ResponseError<unknown>> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ResponseError, `expected a ResponseError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('the request was expected to fail');
-}
 
 function randomStream(bytes: number): Readable {
   let left = bytes;
@@ -339,6 +260,22 @@ describe('the worker process over IPC', function () {
     assert.ok(worker.answers.length > 10);
     const everything = JSON.stringify(worker.received) + worker.answers.join('\n') + worker.stderr();
     assert.ok(!everything.includes(PASSPHRASE), 'the passphrase crossed the process boundary');
+  });
+
+  it('runs the command line, not the IPC server, when forked with a command', async function () {
+    const child = fork(bundle, ['--version'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), pkg.version);
+  });
+
+  it('refuses --ipc without an IPC channel, with the usage status', async function () {
+    const r = await run(process.execPath, [bundle, '--ipc'], { timeoutMs: 30_000 });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no IPC channel/);
   });
 
   it('exits when the parent disconnects, cancelling its running job and releasing its lock', async function () {
