@@ -173,23 +173,30 @@ function validated<T>(check: () => T): T {
 
 /**
  * Serves the protocol on this process's IPC channel until the parent
- * disconnects, then cancels running jobs, waits for their cleanup, and exits.
+ * disconnects (or sends SIGTERM), then cancels running jobs, waits for
+ * their cleanup, and exits.
  */
 export function serveIpc(): void {
   const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const server = new WorkerServer(connection);
   let exiting = false;
-  const exit = (): void => {
+  const exit = (why: string): void => {
     if (exiting) return;
     exiting = true;
     const running = server.jobs.length;
-    if (running > 0) process.stderr.write(`lifeboat worker: parent disconnected; cancelling ${running} running job(s)\n`);
-    void server.shutdown().finally(() => {
-      connection.dispose();
-      process.exit(0);
-    });
+    if (running > 0) process.stderr.write(`lifeboat worker: ${why}; cancelling ${running} running job(s)\n`);
+    void server
+      .shutdown()
+      // Answers to the cancelled jobs are still in the IPC channel when a signal (not a disconnect) stopped us; give them a moment to leave.
+      .then(() => (process.connected ? new Promise((resolve) => setTimeout(resolve, 100)) : undefined))
+      .finally(() => {
+        connection.dispose();
+        process.exit(0);
+      });
   };
-  process.on('disconnect', exit);
-  connection.onClose(exit);
+  process.on('disconnect', () => exit('parent disconnected'));
+  connection.onClose(() => exit('connection closed'));
+  // The extension host stops its worker with a signal on shutdown: clean up the same way.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => exit(`${signal} received`));
   connection.listen();
 }

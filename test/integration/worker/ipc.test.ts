@@ -262,6 +262,26 @@ describe('the worker process over IPC', function () {
     assert.ok(!everything.includes(PASSPHRASE), 'the passphrase crossed the process boundary');
   });
 
+  it('on SIGTERM cancels its running job, releases its lock and exits', async function () {
+    const own = startWorker(bundle);
+    try {
+      await own.request(InitializeRequest.method, { protocolVersion: PROTOCOL_VERSION });
+      const answer = own.request(RepositoryVerifyRequest.method, { jobId: 'verify-then-sigterm', repository: big, readData: true });
+      answer.catch(() => undefined);
+      await until('the first pack to be read', () => progressOf(own, 'verify-then-sigterm').some((p) => (p.progress.itemsDone ?? 0) >= 1));
+      own.child.kill('SIGTERM');
+      const err = await rejection(answer);
+      assert.equal(err.code, ErrorCodes.cancelled, 'the job is answered as cancelled before the worker goes');
+      const exit = await Promise.race([own.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      assert.ok(exit, `the worker still runs 10 s after SIGTERM; stderr: ${own.stderr()}`);
+      assert.equal(exit.code, 0);
+      assert.match(own.stderr(), /SIGTERM received; cancelling 1 running job/);
+      assert.equal(await locksOf(big.location), 0);
+    } finally {
+      own.child.kill('SIGKILL');
+    }
+  });
+
   it('runs the command line, not the IPC server, when forked with a command', async function () {
     const child = fork(bundle, ['--version'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let stdout = '';
