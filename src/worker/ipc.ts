@@ -136,7 +136,7 @@ export class WorkerServer {
   }
 
   private notify<P>(type: NotificationType<P>, params: P): void {
-    if (this.closing) return;
+    if (process.connected === false) return;
     // A rejected send means the parent is gone; the disconnect handler shuts down.
     this.connection.sendNotification(type, params).catch(() => undefined);
   }
