@@ -139,7 +139,7 @@ export async function seedCluster(api: ObjectApi, dataDir: string): Promise<void
           annotations: {
             'backup.velero.io/backup-volumes': 'data',
             'pre.hook.backup.velero.io/container': 'postgres',
-            'pre.hook.backup.velero.io/command': '["/bin/sh","-c","psql -U shop -c CHECKPOINT"]',
+            'pre.hook.backup.velero.io/command': '["/bin/sh","-c","if pg_isready -q 2>/dev/null; then psql -U shop -c CHECKPOINT; else sync; fi"]',
           },
         },
         spec: {

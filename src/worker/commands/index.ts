@@ -8,9 +8,10 @@ export interface CliCommand {
   run(args: string[]): Promise<number>;
 }
 
+import { captureCommands } from './capture';
 import { repoCommands } from './repo';
 import { repoFileCommands } from './repoFiles';
 import { snapshotCommands } from './snapshots';
 
 /** Every command the CLI knows; feature modules add theirs here. */
-export const commands: CliCommand[] = [...repoCommands, ...repoFileCommands, ...snapshotCommands];
+export const commands: CliCommand[] = [...captureCommands, ...repoCommands, ...repoFileCommands, ...snapshotCommands];
