@@ -46,7 +46,7 @@ export async function execInPod(transport: Transport, namespace: string, pod: st
   }
 
   return new Promise<ExecResult>((resolve, reject) => {
-    const ws = new WebSocket(url, PROTOCOLS, { ...connect, headers: connect.headers as Record<string, string>, perMessageDeflate: false, maxPayload: 0 });
+    const ws = new WebSocket(url, PROTOCOLS, { ...connect, headers: connect.headers as Record<string, string>, perMessageDeflate: false, maxPayload: 0, handshakeTimeout: 30_000 });
     let settled = false;
     let opened = false;
     let status: ExecResult | undefined;

@@ -47,6 +47,7 @@ export type ConnectOptions = https.RequestOptions & { headers: http.OutgoingHttp
 
 const USER_AGENT = 'lifeboat';
 const REQUEST_IDLE_TIMEOUT_MS = 60_000;
+const FREE_SOCKET_TIMEOUT_MS = 30_000;
 
 export class Transport {
   private readonly semaphore: Semaphore;
@@ -100,7 +101,9 @@ export class Transport {
     const key = h.digest('hex');
     let agent = this.agents.get(key);
     if (!agent) {
-      const common = { keepAlive: true, maxSockets: this.parallelism * 2 };
+      // Idle connections are closed well before servers and load balancers close them (minutes), so a
+      // write rarely meets a connection the server is closing, which could not be safely sent again.
+      const common = { keepAlive: true, maxSockets: this.parallelism * 2, timeout: FREE_SOCKET_TIMEOUT_MS };
       agent = this.isHttps
         ? new https.Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized })
         : new http.Agent(common);

@@ -1,5 +1,6 @@
 /**
- * Watching a resource: a list, then a watch from the list's version;
+ * Watching a resource: a list (its objects reported as ADDED), then a
+ * watch from the list's version;
  * reconnects from the last version seen (the server ends each watch after
  * timeoutSeconds, connections drop), and when that version is compacted
  * away (410 Gone) lists again, reporting what changed meanwhile as

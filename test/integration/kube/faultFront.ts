@@ -27,6 +27,10 @@ export interface FaultFront {
   inject(rule: FaultRule): void;
   /** Requests seen per method and path (without query); each entry is one arrival. */
   seen(): { method: string; path: string; at: number }[];
+  /** Cuts every open connection (a network blip). */
+  dropConnections(): void;
+  /** Query strings of the requests seen, in order. */
+  queries(): string[];
   /** Most requests in flight at once since the last reset. */
   maxInFlight(): number;
   reset(): void;
@@ -36,6 +40,7 @@ export interface FaultFront {
 export async function startFaultFront(upstream: string, caCert: string): Promise<FaultFront> {
   const rules: { rule: FaultRule; left: number }[] = [];
   let seen: { method: string; path: string; at: number }[] = [];
+  let queries: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const sockets = new Set<Socket>();
@@ -54,6 +59,7 @@ export async function startFaultFront(upstream: string, caCert: string): Promise
 
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0], at: Date.now() });
+    queries.push((req.url ?? '').split('?')[1] ?? '');
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('close', () => inFlight--);
@@ -93,9 +99,14 @@ export async function startFaultFront(upstream: string, caCert: string): Promise
     inject: (rule) => rules.push({ rule, left: rule.times }),
     seen: () => [...seen],
     maxInFlight: () => maxInFlight,
+    queries: () => [...queries],
+    dropConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
     reset: () => {
       rules.length = 0;
       seen = [];
+      queries = [];
       maxInFlight = inFlight;
     },
     stop: async () => {

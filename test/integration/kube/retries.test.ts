@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { openKubeClient, KubeApiError, KubeUnreachableError, type ApiResource, type KubeClient } from '../../../src/engine/kube';
 import { startTestCluster, type TestCluster } from '../../sandbox/apiserver/harness';
 import { startFaultFront, type FaultFront } from './faultFront';
+import { waitFor } from '../../support/proc';
 
 describe('cluster client retries', function () {
   this.timeout(60_000);
@@ -92,6 +93,31 @@ describe('cluster client retries', function () {
     await client.create(configmaps, cm('dry-retried'), { dryRun: true });
     assert.equal(posts(), 2);
     assert.equal(await client.get(configmaps, 'dry-retried', 'default'), undefined);
+  });
+
+  it('resumes a watch from the last version seen when the connection drops, without listing again', async () => {
+    const ac = new AbortController();
+    const events: { type: string; name: string }[] = [];
+    const watching = client.watch(configmaps, { namespace: 'default', signal: ac.signal }, (type, obj) => {
+      if (type !== 'BOOKMARK') events.push({ type, name: obj.metadata.name });
+    });
+    try {
+      await client.create(configmaps, cm('before-blip'));
+      await waitFor('the first event', () => events.some((e) => e.name === 'before-blip') || undefined);
+      const lastVersion = (await client.get(configmaps, 'before-blip', 'default'))!.metadata.resourceVersion!;
+      front.dropConnections();
+      await waitFor('the watch reconnected', () => front.queries().filter((q) => q.includes('watch=1')).length >= 2 || undefined);
+      await client.create(configmaps, cm('after-blip'));
+      await waitFor('the event after the blip', () => events.some((e) => e.name === 'after-blip') || undefined);
+      const watches = front.queries().filter((q) => q.includes('watch=1'));
+      assert.ok(watches.length >= 2, 'the watch reconnected');
+      assert.ok(watches.slice(1).some((q) => new URLSearchParams(q).get('resourceVersion') === lastVersion), `resumed from ${lastVersion}: ${watches.join(' | ')}`);
+      assert.equal(events.filter((e) => e.name === 'before-blip').length, 1, 'nothing replayed');
+      assert.equal(front.seen().filter((s) => s.method === 'GET' && s.path === '/api/v1/namespaces/default/configmaps').length, 1 + watches.length, 'one list, then watches only');
+    } finally {
+      ac.abort();
+      await watching;
+    }
   });
 
   it('keeps at most `parallelism` requests in flight', async () => {
