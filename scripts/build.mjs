@@ -3,6 +3,7 @@
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { copyEtcd3Protos, etcd3ProtoPlugin } from './etcd3-bundle.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -40,6 +41,7 @@ const targets = [
     banner: { js: '#!/usr/bin/env node' },
     // Optional native accelerators of transitive dependencies; absent is fine.
     external: ['bufferutil', 'utf-8-validate'],
+    plugins: [etcd3ProtoPlugin],
   },
   ...panels.map((p) => ({
     ...common,
@@ -50,6 +52,9 @@ const targets = [
     target: 'es2022',
   })),
 ];
+
+// The worker's etcd client reads these beside dist/worker.js.
+copyEtcd3Protos('dist');
 
 if (watch) {
   for (const t of targets) {

@@ -183,6 +183,7 @@ let cliBundle: Promise<string> | undefined;
 export function buildCli(): Promise<string> {
   cliBundle ??= (async () => {
     const esbuild = await import('esbuild');
+    const { copyEtcd3Protos, etcd3ProtoPlugin } = await import('../../scripts/etcd3-bundle.mjs');
     const outDir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-cli-'));
     process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
     const outfile = path.join(outDir, 'lifeboat.js');
@@ -196,7 +197,9 @@ export function buildCli(): Promise<string> {
       sourcemap: 'inline',
       logLevel: 'silent',
       external: ['bufferutil', 'utf-8-validate'],
+      plugins: [etcd3ProtoPlugin],
     });
+    copyEtcd3Protos(outDir);
     return outfile;
   })();
   return cliBundle;

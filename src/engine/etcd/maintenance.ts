@@ -1,11 +1,9 @@
 /**
  * The two calls of etcd's Maintenance service a snapshot needs (Status and
- * Snapshot), spoken over gRPC with their few protobuf fields decoded here.
- * Doing this by hand, rather than through a client that loads .proto files
- * from its package directory at run time, keeps the bundled CLI and
- * extension self-contained.
+ * Snapshot), made through the etcd3 client against one member at a time, so
+ * that endpoints are tried in the order the user gave them.
  */
-import * as grpc from '@grpc/grpc-js';
+import { Etcd3, type IOptions, type IStatusResponse } from 'etcd3';
 import type { Readable } from 'node:stream';
 
 export interface TlsMaterial {
@@ -14,95 +12,43 @@ export interface TlsMaterial {
   key?: Buffer;
 }
 
-export interface ResponseHeader {
-  clusterId: bigint;
-  memberId: bigint;
-  revision: bigint;
-  raftTerm: bigint;
-}
-
 export interface StatusResponse {
-  header: ResponseHeader;
+  revision: bigint;
+  memberId: bigint;
   version: string;
   dbSize: bigint;
 }
 
 export interface SnapshotMessage {
-  remainingBytes: bigint;
   blob: Buffer;
 }
 
-/** A server-streaming call: an object-mode Readable of decoded messages. */
+/** A server-streaming call: an object-mode Readable of snapshot messages. */
 export type SnapshotCall = Readable & { cancel(): void };
 
-type Field = bigint | Buffer;
+type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
-/** Fields of one protobuf message by number; repeated fields keep their last value, which is all these messages need. */
-function decodeFields(buf: Buffer): Map<number, Field> {
-  const fields = new Map<number, Field>();
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= buf.length) throw new Error('truncated protobuf varint in an etcd response');
-      const b = buf[pos++];
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7n;
-    }
+/**
+ * etcd3 only ever calls execute() on its policies. Running each call once, as
+ * it is, leaves retrying and moving to another member to the caller, and keeps
+ * a status deadline what it says.
+ */
+const once = { execute: (fn: () => unknown) => fn() } as unknown as Policy;
+
+/** etcd3 gives 64-bit integers as decimal strings; missing ones count as zero. */
+const int64 = (v: string | undefined): bigint => (v ? BigInt(v) : 0n);
+
+export function statusOf(res: IStatusResponse): StatusResponse {
+  return {
+    revision: int64(res.header?.revision),
+    memberId: BigInt.asUintN(64, int64(res.header?.member_id)),
+    version: res.version ?? '',
+    dbSize: int64(res.dbSize),
   };
-  while (pos < buf.length) {
-    const key = Number(varint());
-    const field = key >>> 3;
-    switch (key & 7) {
-      case 0:
-        fields.set(field, varint());
-        break;
-      case 1:
-        pos += 8;
-        break;
-      case 2: {
-        const len = Number(varint());
-        if (pos + len > buf.length) throw new Error('truncated protobuf field in an etcd response');
-        fields.set(field, buf.subarray(pos, pos + len));
-        pos += len;
-        break;
-      }
-      case 5:
-        pos += 4;
-        break;
-      default:
-        throw new Error(`unexpected protobuf wire type ${key & 7} in an etcd response`);
-    }
-  }
-  return fields;
 }
-
-const int = (v: Field | undefined): bigint => (typeof v === 'bigint' ? v : 0n);
-const bytes = (v: Field | undefined): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
-
-export function decodeHeader(buf: Buffer): ResponseHeader {
-  const f = decodeFields(buf);
-  // int64 revision arrives as a two's-complement varint; it is never negative in practice.
-  return { clusterId: int(f.get(1)), memberId: int(f.get(2)), revision: BigInt.asIntN(64, int(f.get(3))), raftTerm: int(f.get(4)) };
-}
-
-export function decodeStatus(buf: Buffer): StatusResponse {
-  const f = decodeFields(buf);
-  return { header: decodeHeader(bytes(f.get(1))), version: bytes(f.get(2)).toString('utf8'), dbSize: BigInt.asIntN(64, int(f.get(3))) };
-}
-
-export function decodeSnapshotMessage(buf: Buffer): SnapshotMessage {
-  const f = decodeFields(buf);
-  return { remainingBytes: int(f.get(2)), blob: bytes(f.get(3)) };
-}
-
-/** Both requests are empty messages. */
-const emptyRequest = (): Buffer => Buffer.alloc(0);
 
 export class MaintenanceClient {
-  private readonly client: grpc.Client;
+  private readonly client: Etcd3;
 
   /** `endpoint` is "http(s)://HOST:PORT"; https uses `tls` (system roots without a CA). */
   constructor(readonly endpoint: string, tls: TlsMaterial | undefined) {
@@ -110,40 +56,26 @@ export class MaintenanceClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(`etcd endpoint ${endpoint} must start with http:// or https://`);
     }
-    const secure = url.protocol === 'https:' || Boolean(tls?.ca || tls?.cert);
-    const credentials = secure
-      ? grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null)
-      : grpc.credentials.createInsecure();
     const port = url.port || '2379';
-    this.client = new grpc.Client(`${url.hostname}:${port}`, credentials, {
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      'grpc.initial_reconnect_backoff_ms': 200,
+    this.client = new Etcd3({
+      hosts: `${url.protocol}//${url.hostname}:${port}`,
+      // gRPC takes a missing root certificate as "trust the system's roots".
+      credentials: tls ? { rootCertificate: (tls.ca ?? null) as Buffer, privateKey: tls.key, certChain: tls.cert } : undefined,
+      grpcOptions: {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.initial_reconnect_backoff_ms': 200,
+      },
+      faultHandling: { global: once, host: () => once },
     });
   }
 
-  status(deadlineMs: number): Promise<StatusResponse> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        '/etcdserverpb.Maintenance/Status',
-        emptyRequest,
-        decodeStatus,
-        {},
-        new grpc.Metadata(),
-        { deadline: Date.now() + deadlineMs },
-        (err, res) => (err || !res ? reject(err ?? new Error('empty status response')) : resolve(res)),
-      );
-    });
+  async status(deadlineMs: number): Promise<StatusResponse> {
+    return statusOf(await this.client.maintenance.status({ deadline: Date.now() + deadlineMs }));
   }
 
-  snapshot(): SnapshotCall {
-    return this.client.makeServerStreamRequest(
-      '/etcdserverpb.Maintenance/Snapshot',
-      emptyRequest,
-      decodeSnapshotMessage,
-      {},
-      new grpc.Metadata(),
-      {},
-    ) as unknown as SnapshotCall;
+  /** etcd3 types the stream loosely; at run time it is gRPC's object-mode Readable. */
+  async snapshot(): Promise<SnapshotCall> {
+    return (await this.client.maintenance.snapshot()) as unknown as SnapshotCall;
   }
 
   close(): void {

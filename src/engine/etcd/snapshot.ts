@@ -4,6 +4,14 @@
  * stored stream can be given to `etcdctl snapshot restore` as it is.
  */
 import * as fs from 'node:fs';
+import {
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
+  GRPCUnauthenticatedError,
+  GRPCUnavailableError,
+} from 'etcd3';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { EtcdTarget } from '../capture/types';
 import type { Logger } from '../log';
@@ -75,7 +83,6 @@ async function tlsOf(target: EtcdTarget): Promise<TlsMaterial | undefined> {
 /** What went wrong talking to one endpoint, with what to check. */
 export function describeEtcdError(endpoint: string, target: EtcdTarget, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  const name = err instanceof Error ? err.constructor.name : '';
   const tls = target.caFile || target.certFile || endpoint.startsWith('https:');
   if (/ECONNREFUSED|connection refused/i.test(msg)) {
     return `etcd at ${endpoint} refused the connection: check the address and port, and that etcd listens on it (--listen-client-urls)`;
@@ -83,13 +90,18 @@ export function describeEtcdError(endpoint: string, target: EtcdTarget, err: unk
   if (/certificate|ssl|tls|handshake|self.signed|unable to verify|alert/i.test(msg)) {
     return `TLS with etcd at ${endpoint} failed (${msg}): check that the CA file is the one that signed etcd's serving certificate, and that the client certificate and key are signed by etcd's trusted CA`;
   }
-  if (/Authentication|PermissionDenied|Unauthenticated/i.test(name) || /permission denied|user name is empty|authentication|invalid auth token/i.test(msg)) {
+  const authRefused =
+    err instanceof EtcdPermissionDeniedError ||
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdInvalidAuthTokenError ||
+    err instanceof GRPCUnauthenticatedError;
+  if (authRefused || /permission denied|user name is empty|authentication|invalid auth token/i.test(msg)) {
     return `etcd at ${endpoint} refused the request (${msg}): it requires authentication; use a client certificate whose common name is an etcd user with the root role`;
   }
-  if (/DeadlineExceeded|deadline/i.test(name + msg)) {
+  if (err instanceof GRPCDeadlineExceededError || /deadline/i.test(msg)) {
     return `etcd at ${endpoint} did not answer in time: check the address, firewalls, and${tls ? '' : ' whether it expects TLS (https://),'} that the member is up`;
   }
-  if (/Unavailable|No connection established|UNAVAILABLE/i.test(name + msg)) {
+  if (err instanceof GRPCUnavailableError || /No connection established|UNAVAILABLE/i.test(msg)) {
     return (
       `cannot reach etcd at ${endpoint} (${msg}): check the address and port` +
       (tls ? ', the CA file, and the client certificate and key' : ', and whether it expects TLS (an https:// endpoint with a CA file, client certificate and key)')
@@ -151,29 +163,42 @@ export async function etcdSnapshotStream(target: EtcdTarget, options: EtcdSnapsh
     }
     const info: EtcdSnapshotInfo = {
       endpoint,
-      revision: Number(status.header.revision),
+      revision: Number(status.revision),
       version: status.version,
       dbSize: Number(status.dbSize),
-      memberId: status.header.memberId.toString(16),
+      memberId: status.memberId.toString(16),
     };
     log?.log('info', 'etcd snapshot starting', { ...info });
+    let call: SnapshotCall;
     try {
-      return openSnapshot(client, target, info, signal);
+      call = await client.snapshot();
     } catch (err) {
       client.close();
-      throw err;
+      if (signal?.aborted) throw new CancelledError();
+      throw new EtcdConnectionError(`${describeEtcdError(endpoint, target, err)} (while starting the snapshot)`);
     }
+    if (signal?.aborted) {
+      call.cancel();
+      client.close();
+      throw new CancelledError();
+    }
+    return openSnapshot(client, call, target, info, signal);
   }
   throw new EtcdConnectionError(
     failures.length === 1 ? failures[0] : `no etcd endpoint could be used:\n  ${failures.join('\n  ')}`,
   );
 }
 
-function openSnapshot(client: MaintenanceClient, target: EtcdTarget, info: EtcdSnapshotInfo, signal: AbortSignal | undefined): EtcdSnapshotStream {
+function openSnapshot(
+  client: MaintenanceClient,
+  call: SnapshotCall,
+  target: EtcdTarget,
+  info: EtcdSnapshotInfo,
+  signal: AbortSignal | undefined,
+): EtcdSnapshotStream {
   const { endpoint } = info;
   const bytes = new BlobBytes();
   const verifier = new SnapshotVerifier(endpoint);
-  const call: SnapshotCall = client.snapshot();
   let finished = false;
 
   const finish = (): void => {
