@@ -1,9 +1,10 @@
 import { runCapture } from '../../engine/capture/capture';
 import type { CaptureRequest, EtcdTarget } from '../../engine/capture/types';
 import { logTo } from '../../engine/log';
-import type { JobProgress } from '../../engine/progress';
+import { rateTracker } from '../../engine/progress';
 import { ExitCode, UsageError } from '../cli';
 import { emit, formatBytes, formatDuration, notice } from '../output';
+import { progressDisplay } from '../progressBar';
 import type { CliCommand } from './index';
 import { cancellable, parseCommandArgs, parseCount, REPO_USAGE, runCommand, withRepository, type Parsed } from './repoAccess';
 
@@ -51,23 +52,6 @@ export function captureRequestFrom(values: Parsed['values']): CaptureRequest {
     etcd: etcdTarget(values),
     tags: list(values, 'tag'),
     parallelism: parseCount(values, 'parallelism'),
-  };
-}
-
-/** Plain progress lines for logs and pipes; the progress bar replaces this on a terminal. */
-function progressPrinter(): (p: JobProgress) => void {
-  let lastPhase = '';
-  let lastAt = 0;
-  return (p) => {
-    const now = Date.now();
-    if (p.phase === lastPhase && now - lastAt < 3000) return;
-    lastPhase = p.phase;
-    lastAt = now;
-    const parts = [p.phase];
-    if (p.current) parts.push(p.current);
-    if (p.itemsTotal !== undefined) parts.push(`${p.itemsDone ?? 0}/${p.itemsTotal}`);
-    if (p.bytesDone !== undefined) parts.push(formatBytes(p.bytesDone) + (p.bytesTotal !== undefined ? ` of ${formatBytes(p.bytesTotal)}` : ''));
-    notice(parts.join('  '));
   };
 }
 
@@ -128,10 +112,19 @@ Exit status: 0 snapshot written (warnings, if any, are listed), 1 failed (no sna
     return runCommand('capture', format, () =>
       withRepository(values, (repo) =>
         cancellable(async (signal) => {
+          const display = progressDisplay(process.stderr);
+          const withRate = rateTracker();
           const log = logTo((r) => {
-            if (r.level === 'warn' || r.level === 'error') notice(r.message);
+            if (r.level !== 'warn' && r.level !== 'error') return;
+            display.clear();
+            notice(r.message);
           });
-          const result = await runCapture(request, { repo, signal, log, onProgress: progressPrinter() });
+          let result;
+          try {
+            result = await runCapture(request, { repo, signal, log, onProgress: (p) => display.update(withRate(p)) });
+          } finally {
+            display.done();
+          }
           const s = result.snapshot;
           emit(format, result, () => {
             const lines = [
