@@ -80,7 +80,7 @@ export class Transport {
     try {
       await this.kc.applyToHTTPSOptions(opts);
     } catch (err) {
-      throw new Error(`${this.context}: cannot get credentials from the kubeconfig: ${(err as Error).message}`);
+      throw new CredentialsError(`${this.context}: cannot get credentials from the kubeconfig: ${(err as Error).message}`);
     }
     const headers = (opts.headers ?? {}) as http.OutgoingHttpHeaders;
     headers['user-agent'] = USER_AGENT;
@@ -107,8 +107,9 @@ export class Transport {
       agent = this.isHttps
         ? new https.Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized })
         : new http.Agent(common);
-      // Credentials rotate rarely; a handful of agents is the most a long session sees.
-      if (this.agents.size > 8) this.close();
+      // Credentials rotate rarely. An agent left behind is not destroyed (a call may still use it):
+      // its idle connections time out and it is collected.
+      if (this.agents.size >= 8) this.agents.delete(this.agents.keys().next().value!);
       this.agents.set(key, agent);
     }
     return agent;
@@ -213,15 +214,13 @@ export class Transport {
   }
 
   unreachable(err: NodeJS.ErrnoException, call?: Pick<Call, 'target' | 'idempotent'>): Error {
-    if (err instanceof KubeApiError || err instanceof KubeUnreachableError) return err;
+    if (err instanceof KubeApiError || err instanceof KubeUnreachableError || err instanceof CredentialsError) return err;
     const code = err.code ?? '';
     if (call && (code === 'ECONNRESET' || code === 'EPIPE')) {
       // The request may have reached the server: for a write, its outcome is unknown.
       const unknown = call.idempotent ? '' : '; it may or may not have taken effect: look before trying again';
       return new KubeUnreachableError(`${this.context}: the connection to the API server at ${this.server} was cut (${code}) during "${describe(call.target)}"${unknown}`, this.context, this.server);
     }
-    // client-node could not produce credentials (exec plugin failed, ...): not a network problem.
-    if (!code && /credentials/.test(err.message)) return err;
     const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code) || /certificate/i.test(err.message);
     const check = tls
       ? "check the cluster's certificate-authority in the kubeconfig and that the server address is the cluster's"
@@ -233,6 +232,11 @@ export class Transport {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
   }
+}
+
+/** The kubeconfig's credentials could not be produced (an exec plugin or auth provider failed): not a network problem. */
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
 }
 
 export function describe(t: CallTarget): string {

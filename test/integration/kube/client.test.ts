@@ -222,6 +222,22 @@ describe('cluster client', function () {
         client.close();
       }
     });
+    it('says the credentials could not be had when the exec plugin fails, not that the cluster is unreachable', async () => {
+      const prod = sandbox.clusters.get('prod')!;
+      const file = path.join(tmp, 'failing-plugin.kubeconfig');
+      await writeFile(file, stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'broken',
+        clusters: [{ name: 'prod', cluster: { server: prod.url, 'certificate-authority-data': Buffer.from(prod.caCert).toString('base64') } }],
+        users: [{ name: 'broken', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', 'process.stderr.write("login required"); process.exit(1)'], interactiveMode: 'Never' } } }],
+        contexts: [{ name: 'broken', context: { cluster: 'prod', user: 'broken' } }],
+      }));
+      const client = await openKubeClient({ kubeconfig: file });
+      try {
+        await assert.rejects(client.discover(), (err: Error) => !(err instanceof KubeUnreachableError) && /^broken: cannot get credentials from the kubeconfig: /.test(err.message));
+      } finally {
+        client.close();
+      }
+    });
   });
 
   describe('watch', () => {
