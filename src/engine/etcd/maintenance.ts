@@ -33,7 +33,7 @@ type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
  * it is, leaves retrying and moving to another member to the caller, and keeps
  * a status deadline what it says.
  */
-const once = { execute: (fn: () => unknown) => fn() } as unknown as Policy;
+const once = { execute: async (fn: () => unknown) => fn() } as unknown as Policy;
 
 /** etcd3 gives 64-bit integers as decimal strings; missing ones count as zero. */
 const int64 = (v: string | undefined): bigint => (v ? BigInt(v) : 0n);
