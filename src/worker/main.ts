@@ -5,6 +5,11 @@ import { serveIpc } from './ipc';
 // extension forks; the IPC server is chosen when the parent opened a channel
 // and gave no command (or --ipc).
 const argv = process.argv.slice(2);
+
+// Deprecation notices from bundled libraries (grpc-js names an etcd IP
+// address as a TLS server name, DEP0123) say nothing a user can act on and
+// would interleave with progress output.
+process.noDeprecation = true;
 const ipcWanted = argv.length === 0 || (argv.length === 1 && argv[0] === '--ipc');
 
 if (process.send && ipcWanted) {

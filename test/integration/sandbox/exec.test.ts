@@ -82,6 +82,16 @@ describe('sandbox pod exec (kubectl and client-node over WebSocket or SPDY, proc
     assert.deepEqual(diffTrees(await hashTree(src), await hashTree(path.join(dbDir, 'restore'))), []);
   });
 
+  it('ends promptly when the process stops reading stdin before the client has sent it all', async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024, 7);
+    const t0 = Date.now();
+    const r = await run('kubectl', ['exec', '-i', '-n', 'shop', 'db-0', '--', 'head', '-c', '1'], { env: { KUBECONFIG: sandbox.kubeconfigPath }, input: big, timeoutMs: 60_000 });
+    const took = Date.now() - t0;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.length, 1);
+    assert.ok(took < 10_000, `exec took ${took} ms`);
+  });
+
   it('propagates exit codes and stderr, and gives the container its env and read-only mounts', async () => {
     const exit3 = await kubectl('exec', '-n', 'shop', 'db-0', '--', 'sh', '-c', 'echo to-stderr >&2; exit 3');
     assert.equal(exit3.code, 3);

@@ -138,6 +138,10 @@ function run(options: ExecHandlerOptions, ws: WebSocket, request: ExecRequest, a
   // With a terminal there is no separate stderr: both go to stdout, as through a pty.
   child.stderr!.on('data', request.tty ? forward(STDOUT) : request.stderr ? forward(STDERR) : () => undefined);
   child.stdin?.on('error', () => undefined);
+  // A process that stops reading (exits, closes stdin) never drains its
+  // stdin: without this the paused socket would never read the client's
+  // close frame, and every close would wait out the WebSocket timeout.
+  child.stdin?.on('close', () => ws.resume());
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary || data.length === 0) return;
@@ -170,6 +174,7 @@ function run(options: ExecHandlerOptions, ws: WebSocket, request: ExecRequest, a
     if (exited) return;
     exited = true;
     live.delete(child);
+    ws.resume();
     if (ws.readyState !== ws.OPEN) return;
     const status = exitStatus(protocol, request.command, code, signal);
     if (status) ws.send(frame(ERROR, status));
