@@ -9,7 +9,7 @@ const argv = process.argv.slice(2);
 // Deprecation notices from bundled libraries (grpc-js names an etcd IP
 // address as a TLS server name, DEP0123) say nothing a user can act on and
 // would interleave with progress output.
-process.noDeprecation = true;
+(process as { noDeprecation?: boolean }).noDeprecation = true;
 const ipcWanted = argv.length === 0 || (argv.length === 1 && argv[0] === '--ipc');
 
 if (process.send && ipcWanted) {
