@@ -152,3 +152,15 @@ export function matchResources(
       (ref.namespace === undefined ? true : (r.namespace ?? '') === ref.namespace),
   );
 }
+
+/** Object names by namespace ("" for cluster-scoped) and kind, sorted: what a snapshot holds, at a glance. */
+export function contentsByNamespace(catalog: Pick<Catalog, 'resources'>): Record<string, Record<string, string[]>> {
+  const contents: Record<string, Record<string, string[]>> = {};
+  for (const r of catalog.resources) {
+    const ns = r.namespace ?? '';
+    contents[ns] ??= {};
+    (contents[ns][r.kind] ??= []).push(r.name);
+  }
+  for (const kinds of Object.values(contents)) for (const names of Object.values(kinds)) names.sort();
+  return contents;
+}

@@ -1,3 +1,4 @@
+import { contentsByNamespace } from '../../engine/repo/catalog';
 import { acquireLock } from '../../engine/repo/lock';
 import { deleteSnapshot, listSnapshots, readCatalog, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
 import { ExitCode } from '../cli';
@@ -67,14 +68,7 @@ const show: CliCommand = {
         const id = await resolveSnapshotId(repo, positionals[0]);
         const manifest = await readManifest(repo, id);
         const catalog = await readCatalog(repo, id);
-        // namespace ("" for cluster-scoped) → kind → names
-        const contents: Record<string, Record<string, string[]>> = {};
-        for (const r of catalog.resources) {
-          const ns = r.namespace ?? '';
-          contents[ns] ??= {};
-          (contents[ns][r.kind] ??= []).push(r.name);
-        }
-        for (const kinds of Object.values(contents)) for (const names of Object.values(kinds)) names.sort();
+        const contents = contentsByNamespace(catalog);
         const { catalog: _catalog, ...rest } = manifest;
         const volumes = catalog.volumes.map(({ fileList: _fileList, ...v }) => v);
         emit(format, { ...rest, volumes, data: catalog.data, contents }, () => {

@@ -1,3 +1,4 @@
+import { contentsByNamespace } from '../../engine/repo/catalog';
 import { listSnapshots, readCatalog, readManifest, resolveSnapshotId } from '../../engine/repo/snapshotReader';
 import { throwIfCancelled } from '../../engine/progress';
 import type { SnapshotsListParams, SnapshotsListResult, SnapshotsShowParams, SnapshotsShowResult } from '../../protocol/worker';
@@ -30,13 +31,7 @@ export async function showSnapshotJob(params: SnapshotsShowParams, ctx: JobConte
     const manifest = await readManifest(repo, id);
     throwIfCancelled(ctx.signal);
     const catalog = await readCatalog(repo, id);
-    const contents: Record<string, Record<string, string[]>> = {};
-    for (const r of catalog.resources) {
-      const ns = r.namespace ?? '';
-      contents[ns] ??= {};
-      (contents[ns][r.kind] ??= []).push(r.name);
-    }
-    for (const kinds of Object.values(contents)) for (const names of Object.values(kinds)) names.sort();
+    const contents = contentsByNamespace(catalog);
     return {
       manifest,
       catalog: {

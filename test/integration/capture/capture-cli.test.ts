@@ -4,6 +4,7 @@ import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SnapshotSummary } from '../../../src/engine/repo/api';
 import { Repository } from '../../../src/engine/repo/repository';
 import { listVolumeFiles, openFile, readCatalog, readResource } from '../../../src/engine/repo/snapshotReader';
 import { LocalBackend } from '../../../src/engine/storage/local';
@@ -16,15 +17,7 @@ import { startSandbox, type Sandbox } from '../../sandbox';
  * on the sandbox node, and interrupted captures leave nothing behind.
  */
 
-interface Summary {
-  id: string;
-  time: string;
-  cluster: string;
-  scope: Record<string, unknown>;
-  counts: { resources: number; volumes: number; files: number; data: number };
-  sizes: { bytes: number; added: number };
-  warnings?: string[];
-}
+type Summary = SnapshotSummary;
 
 async function sha256(stream: NodeJS.ReadableStream): Promise<string> {
   const h = createHash('sha256');

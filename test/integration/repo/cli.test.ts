@@ -2,17 +2,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SnapshotSummary } from '../../../src/engine/repo/api';
 import { buildCli, cli, cliOk, parseJson } from '../../support/proc';
 import { diffTrees, generateDataset, hashTree, type DatasetSummary } from '../../support/datagen';
 
-interface Summary {
-  id: string;
-  time: string;
-  cluster: string;
-  scope: Record<string, unknown>;
-  counts: { resources: number; volumes: number; files: number; data: number };
-  sizes: { bytes: number; added: number };
-}
+type Summary = SnapshotSummary;
 
 describe('lifeboat repo command line', function () {
   this.timeout(120_000);
