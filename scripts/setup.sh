@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat's demo and tests need on a fresh Debian machine:
 # Debian packages (etcd, bubblewrap for sandbox pod exec, Ceph RGW as the S3
-# server of the tests, restic as a benchmark baseline) and the npm packages.
+# server of the tests, restic as a benchmark baseline, what the extension
+# tests' code-server and chromium need) and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,14 @@ if [ "${LIFEBOAT_SETUP_S3:-1}" = 1 ]; then
   command -v uuidgen >/dev/null || need+=(uuid-runtime)
   command -v curl >/dev/null || need+=(curl)
   command -v restic >/dev/null || need+=(restic)
+fi
+# Extension tests in a real VS Code: code-server's kerberos addon needs the
+# krb5 headers, its search needs rg (scripts/code-server.sh), and chromium
+# drives the editor.
+if [ "${LIFEBOAT_SETUP_VSCODE:-1}" != 0 ]; then
+  command -v krb5-config >/dev/null || need+=(libkrb5-dev)
+  command -v rg >/dev/null || need+=(ripgrep)
+  command -v chromium >/dev/null || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
