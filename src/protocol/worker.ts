@@ -184,3 +184,167 @@ export const JobLogNotification = new NotificationType<JobLogParams>('job/log');
 
 /** Worker → client: something the user should see while a job runs; the job goes on. */
 export const JobWarningNotification = new NotificationType<JobWarningParams>('job/warning');
+
+/**
+ * Cluster requests, for the Clusters view and tagging. They work on one
+ * kubeconfig context and no repository, so they carry no job id: they are
+ * short reads and writes, not jobs with progress. `kubeconfig` is a file
+ * path (the `lifeboat.kubeconfig` setting); absent, the worker uses
+ * $KUBECONFIG or ~/.kube/config as kubectl does. A cluster that cannot be
+ * reached answers with `ClusterErrorCodes.unreachable`, its message naming
+ * the context and the server.
+ */
+export const ClusterErrorCodes = {
+  /** The API server could not be reached (refused, DNS, TLS, timeout): the message says which context and server. */
+  unreachable: -32814,
+  /** No kubeconfig file exists where the worker looked (the view shows its welcome content). */
+  noKubeconfig: -32815,
+} as const;
+
+/** The annotation that tags an object for capture, and the values it takes. */
+export type TagValue = 'true' | 'false';
+
+export interface ClusterContextsParams {
+  kubeconfig?: string;
+}
+
+export interface ClusterContext {
+  name: string;
+  /** The cluster's name in the kubeconfig. */
+  cluster: string;
+  /** The API server URL; "" when the context names a cluster the kubeconfig does not define. */
+  server: string;
+  /** The kubeconfig's current-context. */
+  current: boolean;
+  /** The context's default namespace, when it sets one. */
+  namespace?: string;
+}
+
+export interface ClusterContextsResult {
+  /** The current context first, then the others in kubeconfig order. */
+  contexts: ClusterContext[];
+}
+
+export interface ClusterNamespacesParams {
+  kubeconfig?: string;
+  context: string;
+}
+
+export interface ClusterNamespace {
+  name: string;
+  /** The namespace's `lifeboat.dev/backup` annotation; undefined when it has none (or another value). */
+  tag?: TagValue;
+  /** "Active", "Terminating". */
+  status: string;
+}
+
+export interface ClusterNamespacesResult {
+  /** Sorted by name. */
+  namespaces: ClusterNamespace[];
+}
+
+/** What `cluster/objects` lists: the workloads (Deployments, StatefulSets, DaemonSets, CronJobs), the pods or the PVCs of a namespace. */
+export type ClusterObjectGroup = 'workloads' | 'pods' | 'pvcs';
+
+export interface ClusterObjectsParams {
+  kubeconfig?: string;
+  context: string;
+  namespace: string;
+  what: ClusterObjectGroup;
+}
+
+export interface ClusterObject {
+  kind: string;
+  name: string;
+  namespace: string;
+  tag?: TagValue;
+  /** One line for the view: "Running", "Bound 10Gi", "2/3 ready". */
+  status: string;
+}
+
+export interface ClusterObjectsResult {
+  /** Sorted by kind, then name. */
+  items: ClusterObject[];
+}
+
+/** An object the tag request writes to: Pod, PersistentVolumeClaim, Deployment, StatefulSet, DaemonSet, CronJob or Namespace. */
+export interface ClusterObjectRef {
+  kind: string;
+  /** Absent for a Namespace. */
+  namespace?: string;
+  name: string;
+}
+
+export interface ClusterTagParams {
+  kubeconfig?: string;
+  context: string;
+  refs: ClusterObjectRef[];
+  /** "true" tags, "false" excludes, null removes the annotation. */
+  value: TagValue | null;
+}
+
+export interface ClusterTagOutcome {
+  ref: ClusterObjectRef;
+  ok: boolean;
+  /** Why it failed (not found, forbidden, unreachable), for the user. */
+  message?: string;
+}
+
+export interface ClusterTagResult {
+  /** One per ref, in the order given. A failure of one object does not stop the others. */
+  results: ClusterTagOutcome[];
+}
+
+export interface ClusterWatchParams {
+  kubeconfig?: string;
+  context: string;
+}
+
+export interface ClusterChangedParams {
+  context: string;
+  /** The namespace whose objects changed; absent when the list of namespaces itself (or a namespace's tag) changed. */
+  namespace?: string;
+  /** Which group changed; 'namespaces' for the namespace list. */
+  what: ClusterObjectGroup | 'namespaces';
+}
+
+/** The kubeconfig's contexts, the current one first. Answers `ClusterErrorCodes.noKubeconfig` when there is no kubeconfig. */
+export const ClusterContextsRequest = new RequestType<ClusterContextsParams, ClusterContextsResult, void>('cluster/contexts');
+
+/** The namespaces of a context's cluster with their tag state. */
+export const ClusterNamespacesRequest = new RequestType<ClusterNamespacesParams, ClusterNamespacesResult, void>('cluster/namespaces');
+
+/** The workloads, pods or PVCs of a namespace with their tag state and a status line. */
+export const ClusterObjectsRequest = new RequestType<ClusterObjectsParams, ClusterObjectsResult, void>('cluster/objects');
+
+/**
+ * Sets (or with null removes) `metadata.annotations['lifeboat.dev/backup']`
+ * on each object with a JSON merge patch, so nothing else of the object is
+ * touched and no resourceVersion conflict can arise. Per-object results.
+ */
+export const ClusterTagRequest = new RequestType<ClusterTagParams, ClusterTagResult, void>('cluster/tag');
+
+/**
+ * Subscribes to changes of a context's namespaces, workloads, pods and PVCs:
+ * the worker sends `cluster/changed` (coalesced, at most a few a second)
+ * until the client cancels this request, which then answers
+ * `ErrorCodes.cancelled`. It answers with an error when watching fails for
+ * good (the cluster went away); the client may subscribe again later.
+ */
+export const ClusterWatchRequest = new RequestType<ClusterWatchParams, void, void>('cluster/watch');
+
+/** Worker → client: something in a watched context changed; refresh what shows it. */
+export const ClusterChangedNotification = new NotificationType<ClusterChangedParams>('cluster/changed');
+
+export interface RepositoryInitParams extends JobParams {
+  /** Create the repository only when none exists at the location; an existing one is left as it is (and must open with the passphrase). */
+  ifMissing?: boolean;
+}
+
+export interface RepositoryInitResult {
+  /** False when `ifMissing` found a repository already there. */
+  created: boolean;
+}
+
+/** Creates an encrypted repository at the location (with the passphrase the reference carries). */
+export const RepositoryInitRequest = new RequestType<RepositoryInitParams, RepositoryInitResult, void>('repository/init');

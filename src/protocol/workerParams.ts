@@ -13,8 +13,15 @@ import {
 } from './validate';
 import type {
   CaptureParams,
+  ClusterContextsParams,
+  ClusterNamespacesParams,
+  ClusterObjectRef,
+  ClusterObjectsParams,
+  ClusterTagParams,
+  ClusterWatchParams,
   InitializeParams,
   JobParams,
+  RepositoryInitParams,
   RepositoryRef,
   RepositoryVerifyParams,
   S3Settings,
@@ -139,4 +146,67 @@ export function validateCaptureParams(value: unknown): CaptureParams {
   const p = object(value, '', ['jobId', 'repository', 'request']);
   if (p.request === undefined) throw new InvalidParamsError('request', 'is required');
   return { ...jobParams(p), request: captureRequest(p.request, 'request') };
+}
+
+export function validateRepositoryInitParams(value: unknown): RepositoryInitParams {
+  const p = object(value, '', ['jobId', 'repository', 'ifMissing']);
+  return defined({ ...jobParams(p), ifMissing: optionalBoolean(p, 'ifMissing', '') });
+}
+
+/** DNS-1123 names (namespaces, and most object names); pods and PVCs may also hold dots. */
+const OBJECT_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const TAGGABLE_KINDS = ['Pod', 'PersistentVolumeClaim', 'Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Namespace'];
+
+function objectName(parent: Fields, key: string, path: string): string {
+  const name = string(parent, key, path, { max: 253 });
+  if (!OBJECT_NAME_RE.test(name)) throw new InvalidParamsError(path ? `${path}.${key}` : key, 'must be a Kubernetes object name (lower case letters, digits, "-" and ".")');
+  return name;
+}
+
+function contextParams(p: Fields): { kubeconfig?: string; context: string } {
+  return defined({ kubeconfig: optionalString(p, 'kubeconfig', ''), context: string(p, 'context', '', { max: 253 }) });
+}
+
+export function validateClusterContextsParams(value: unknown): ClusterContextsParams {
+  const p = object(value ?? {}, '', ['kubeconfig']);
+  return defined({ kubeconfig: optionalString(p, 'kubeconfig', '') });
+}
+
+export function validateClusterNamespacesParams(value: unknown): ClusterNamespacesParams {
+  const p = object(value, '', ['kubeconfig', 'context']);
+  return contextParams(p);
+}
+
+export function validateClusterObjectsParams(value: unknown): ClusterObjectsParams {
+  const p = object(value, '', ['kubeconfig', 'context', 'namespace', 'what']);
+  const what = string(p, 'what', '');
+  if (what !== 'workloads' && what !== 'pods' && what !== 'pvcs') throw new InvalidParamsError('what', 'must be "workloads", "pods" or "pvcs"');
+  return { ...contextParams(p), namespace: objectName(p, 'namespace', ''), what };
+}
+
+function objectRef(value: unknown, path: string): ClusterObjectRef {
+  const r = object(value, path, ['kind', 'namespace', 'name']);
+  const kind = string(r, 'kind', path, { max: 64 });
+  if (!TAGGABLE_KINDS.includes(kind)) throw new InvalidParamsError(`${path}.kind`, `must be one of ${TAGGABLE_KINDS.join(', ')}`);
+  const name = objectName(r, 'name', path);
+  if (kind === 'Namespace') {
+    if (r.namespace !== undefined) throw new InvalidParamsError(`${path}.namespace`, 'must be absent for a Namespace');
+    return { kind, name };
+  }
+  if (r.namespace === undefined) throw new InvalidParamsError(`${path}.namespace`, `is required for a ${kind}`);
+  return { kind, namespace: objectName(r, 'namespace', path), name };
+}
+
+export function validateClusterTagParams(value: unknown): ClusterTagParams {
+  const p = object(value, '', ['kubeconfig', 'context', 'refs', 'value']);
+  if (!Array.isArray(p.refs) || p.refs.length === 0) throw new InvalidParamsError('refs', 'must be a non-empty array of objects');
+  if (p.refs.length > 1000) throw new InvalidParamsError('refs', 'has more than 1000 entries');
+  const refs = p.refs.map((r: unknown, i) => objectRef(r, `refs[${i}]`));
+  if (p.value !== null && p.value !== 'true' && p.value !== 'false') throw new InvalidParamsError('value', 'must be "true", "false" or null (to remove the tag)');
+  return { ...contextParams(p), refs, value: p.value };
+}
+
+export function validateClusterWatchParams(value: unknown): ClusterWatchParams {
+  const p = object(value, '', ['kubeconfig', 'context']);
+  return contextParams(p);
 }

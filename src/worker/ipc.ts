@@ -12,6 +12,7 @@ import { rateTracker, throttleProgress } from '../engine/progress';
 import { describeLocation } from '../engine/storage';
 import { InvalidParamsError } from '../protocol/validate';
 import {
+  ClusterChangedNotification,
   ErrorCodes,
   InitializeRequest,
   JobLogNotification,
@@ -22,7 +23,7 @@ import {
   type JobParams,
 } from '../protocol/worker';
 import { validateInitializeParams } from '../protocol/workerParams';
-import { jobKinds, type JobKind } from './jobs';
+import { clusterRequestKinds, jobKinds, type ClusterRequestKind, type JobKind } from './jobs';
 import { isCancellation, redact, redactValue, toResponseError } from './jobs/errors';
 import { secretsOf } from './jobs/repository';
 
@@ -51,11 +52,17 @@ export class WorkerServer {
   private initialized = false;
   private closing = false;
   private readonly running = new Map<string, RunningJob>();
+  /** Cluster requests in flight (watches stay until cancelled), by a serial number. */
+  private readonly requests = new Map<number, RunningJob>();
+  private requestSerial = 0;
 
   constructor(private readonly connection: MessageConnection) {
     connection.onRequest(InitializeRequest.method, (...args: unknown[]) => this.initialize(paramsOf(args)));
     for (const job of jobKinds) {
       connection.onRequest(job.method, (...args: unknown[]) => this.runJob(job, paramsOf(args), tokenOf(args)));
+    }
+    for (const kind of clusterRequestKinds) {
+      connection.onRequest(kind.method, (...args: unknown[]) => this.runClusterRequest(kind, paramsOf(args), tokenOf(args)));
     }
   }
 
@@ -119,13 +126,35 @@ export class WorkerServer {
     }
   }
 
+  /** A cluster request: no repository, so no secrets to scrub; cancelled like a job, and stopped on shutdown. */
+  private async runClusterRequest(kind: ClusterRequestKind, raw: unknown, token: CancellationToken): Promise<unknown> {
+    if (!this.initialized) throw new ResponseError(RpcErrorCodes.ServerNotInitialized, `${kind.method} before initialize: send "initialize" first`);
+    if (this.closing) throw new ResponseError(ErrorCodes.cancelled, 'the worker is shutting down');
+    const params = validated(() => kind.validate(raw));
+    const controller = new AbortController();
+    const onCancel = token.onCancellationRequested(() => controller.abort());
+    if (token.isCancellationRequested) controller.abort();
+    const log = logTo((r) => this.notify(JobLogNotification, { record: r }));
+    const serial = ++this.requestSerial;
+    const done = kind.run(params, { signal: controller.signal, log, notifyChanged: (p) => this.notify(ClusterChangedNotification, p) });
+    this.requests.set(serial, { method: kind.method, controller, done });
+    try {
+      return await done;
+    } catch (err) {
+      throw toResponseError(err, []);
+    } finally {
+      onCancel.dispose();
+      this.requests.delete(serial);
+    }
+  }
+
   /**
    * Cancels every running job and waits for them to clean up (at most
    * `graceMs`). Later job requests are refused.
    */
   async shutdown(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.closing = true;
-    const jobs = [...this.running.values()];
+    const jobs = [...this.running.values(), ...this.requests.values()];
     for (const j of jobs) j.controller.abort();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {

@@ -1,17 +1,38 @@
 import {
   validateCaptureParams,
+  validateClusterContextsParams,
+  validateClusterNamespacesParams,
+  validateClusterObjectsParams,
+  validateClusterTagParams,
+  validateClusterWatchParams,
+  validateRepositoryInitParams,
   validateRepositoryVerifyParams,
   validateSnapshotsListParams,
   validateSnapshotsShowParams,
 } from '../../protocol/workerParams';
 import type { RequestType } from 'vscode-jsonrpc';
-import { CaptureJobRequest, RepositoryVerifyRequest, SnapshotsListRequest, SnapshotsShowRequest, type JobParams } from '../../protocol/worker';
+import {
+  CaptureJobRequest,
+  ClusterContextsRequest,
+  ClusterNamespacesRequest,
+  ClusterObjectsRequest,
+  ClusterTagRequest,
+  ClusterWatchRequest,
+  RepositoryInitRequest,
+  RepositoryVerifyRequest,
+  SnapshotsListRequest,
+  SnapshotsShowRequest,
+  type JobParams,
+} from '../../protocol/worker';
 import { captureJob } from './capture';
+import { clusterContexts, clusterNamespaces, clusterObjects, clusterTag, clusterWatch, type ClusterRequestContext } from './cluster';
 import type { JobContext } from './context';
+import { initRepositoryJob } from './repositoryInit';
 import { listSnapshotsJob, showSnapshotJob } from './snapshots';
 import { verifyJob } from './verify';
 
 export type { JobContext } from './context';
+export type { ClusterRequestContext } from './cluster';
 
 /** A job the worker runs on request: the method, how its params are checked, and the work. */
 export interface JobKind<P extends JobParams = JobParams, R = unknown> {
@@ -31,4 +52,25 @@ export const jobKinds: JobKind[] = [
   kind(SnapshotsListRequest, validateSnapshotsListParams, listSnapshotsJob),
   kind(SnapshotsShowRequest, validateSnapshotsShowParams, showSnapshotJob),
   kind(RepositoryVerifyRequest, validateRepositoryVerifyParams, verifyJob),
+  kind(RepositoryInitRequest, validateRepositoryInitParams, initRepositoryJob),
+];
+
+/** A request about a cluster (no repository, no job id): the method, its params check, and the work. */
+export interface ClusterRequestKind<P = unknown, R = unknown> {
+  method: string;
+  validate(params: unknown): P;
+  run(params: P, ctx: ClusterRequestContext): Promise<R>;
+}
+
+function clusterKind<P, R>(type: RequestType<P, R, void>, validate: (v: unknown) => P, run: (p: P, ctx: ClusterRequestContext) => Promise<R>): ClusterRequestKind {
+  return { method: type.method, validate, run: run as ClusterRequestKind['run'] };
+}
+
+/** Every cluster request the worker serves, for the Clusters view and tagging. */
+export const clusterRequestKinds: ClusterRequestKind[] = [
+  clusterKind(ClusterContextsRequest, validateClusterContextsParams, clusterContexts),
+  clusterKind(ClusterNamespacesRequest, validateClusterNamespacesParams, clusterNamespaces),
+  clusterKind(ClusterObjectsRequest, validateClusterObjectsParams, clusterObjects),
+  clusterKind(ClusterTagRequest, validateClusterTagParams, clusterTag),
+  clusterKind(ClusterWatchRequest, validateClusterWatchParams, clusterWatch),
 ];
