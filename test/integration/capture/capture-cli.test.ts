@@ -8,7 +8,8 @@ import type { SnapshotSummary } from '../../../src/engine/repo/api';
 import { Repository } from '../../../src/engine/repo/repository';
 import { listVolumeFiles, openFile, readCatalog, readResource } from '../../../src/engine/repo/snapshotReader';
 import { LocalBackend } from '../../../src/engine/storage/local';
-import { cli, cliOk, parseJson, run, startCli, waitFor } from '../../support/proc';
+import { startEtcd } from '../../support/etcd';
+import { buildCli, cli, cliOk, parseJson, run, startCli, waitFor } from '../../support/proc';
 import { startSandbox, type Sandbox } from '../../sandbox';
 
 /**
@@ -170,6 +171,44 @@ describe('lifeboat capture on the sandbox clusters', function () {
     }
     const shown = await cliOk(['show', snapshot.id], { env: env() });
     assert.match(shown.stdout, /warning .*secrets/);
+  });
+
+  it('takes an etcd snapshot along, which etcdctl accepts', async () => {
+    const etcd = await startEtcd();
+    try {
+      await run('etcdctl', ['--endpoints', etcd.endpoint, 'put', '/lifeboat/demo', 'value'], { env: { ETCDCTL_API: '3' } });
+      const r = await cliOk(['capture', '--context', 'sandbox-prod', '-n', 'billing', '--no-volumes', '--etcd-endpoints', etcd.endpoint, '--output', 'json'], { env: env() });
+      const { snapshot } = parseJson<{ snapshot: Summary }>(r);
+      assert.equal(snapshot.counts.data, 1);
+      assert.equal(snapshot.counts.volumes, 0);
+      const file = path.join(work, 'etcd.db');
+      const cat = await run('sh', ['-c', `"${process.execPath}" "${await buildCli()}" repo cat ${snapshot.id} --data etcd > "${file}"`], { env: env() });
+      assert.equal(cat.code, 0, cat.stderr);
+      const status = await run('etcdctl', ['snapshot', 'status', file, '-w', 'json'], { env: { ETCDCTL_API: '3' } });
+      assert.equal(status.code, 0, status.stderr);
+      assert.ok(JSON.parse(status.stdout).totalKey > 0);
+    } finally {
+      await etcd.stop();
+    }
+  });
+
+  it('rejects contradictory or malformed options with exit status 2, and an unknown kind with a message', async () => {
+    const usage = [
+      ['capture', '--volumes', '--no-volumes'],
+      ['capture', '--etcd-cert', 'c.pem'],
+      ['capture', '--etcd-endpoints', 'not a url'],
+      ['capture', '--parallelism', 'many'],
+      ['capture', 'extra-argument'],
+    ];
+    for (const args of usage) {
+      const r = await cli(args, { env: env() });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^lifeboat capture: /m);
+    }
+    const unknown = await cli(['capture', '--context', 'sandbox-prod', '-n', 'shop', '--include-kinds', 'deploymnets'], { env: env() });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /deploymnets/);
+    assert.match(unknown.stderr, /deployments/);
   });
 
   describe('with a large volume', () => {
