@@ -360,3 +360,41 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
     await server.stop();
   }
 }
+
+export interface EditorOptions {
+  /** Folder to open. */
+  folder: string;
+  /** Load this extension under development (its folder holding package.json). */
+  extensionDevelopmentPath?: string;
+  viewport?: { width: number; height: number };
+}
+
+export interface Editor {
+  readonly browser: Browser;
+  readonly page: Page;
+  /** Closes the browser; the server is the caller's to stop. */
+  close(): Promise<void>;
+}
+
+/**
+ * The workbench of `server` in headless chromium, ready for UI tests: the
+ * page has loaded and the activity bar is drawn. Extensions activate on
+ * their own events after that, so wait for what a test looks for.
+ */
+export async function openEditor(server: CodeServer, options: EditorOptions): Promise<Editor> {
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const payload: [string, string][] = [['skipWelcome', 'true']];
+    if (options.extensionDevelopmentPath) {
+      payload.unshift(['extensionDevelopmentPath', remoteUri(server, path.resolve(options.extensionDevelopmentPath))]);
+    }
+    await page.goto(workbenchUrl(server, path.resolve(options.folder), payload), { waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench .activitybar').waitFor({ state: 'visible', timeout: 60_000 });
+    return { browser, page, close: () => browser.close() };
+  } catch (err) {
+    await browser.close().catch(() => undefined);
+    throw err;
+  }
+}
