@@ -1,0 +1,211 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import * as vscode from 'vscode';
+import { ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
+import type { JobProgress } from '../engine/progress';
+import {
+  ClusterChangedNotification,
+  ErrorCodes,
+  InitializeRequest,
+  JobLogNotification,
+  JobProgressNotification,
+  JobWarningNotification,
+  PROTOCOL_VERSION,
+  type ClusterChangedParams,
+  type InitializeResult,
+  type JobParams,
+} from '../protocol/worker';
+import type { Host } from './host';
+
+/**
+ * The extension's end of the worker protocol (src/protocol/worker.ts): forks
+ * dist/worker.js with an IPC channel, does the initialize handshake, and
+ * starts a new worker on the next request when the old one died, telling
+ * the user which jobs went with it. Jobs run under VS Code's progress UI
+ * (cancellable) and show in the status bar while they run.
+ */
+
+/** A job the client started and has not been answered yet. */
+interface RunningJob {
+  title: string;
+  progress?: JobProgress;
+  warnings: string[];
+}
+
+export interface JobOutcome<R> {
+  result: R;
+  /** What the worker warned about while the job ran. */
+  warnings: string[];
+}
+
+/** Percent done of a progress report, from bytes when their total is known, else items. */
+export function percentOf(p: JobProgress): number | undefined {
+  if (p.bytesTotal && p.bytesDone !== undefined) return Math.min(100, (100 * p.bytesDone) / p.bytesTotal);
+  if (p.itemsTotal && p.itemsDone !== undefined) return Math.min(100, (100 * p.itemsDone) / p.itemsTotal);
+  return undefined;
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/** One line for the progress notification: "volumes: shop/data-db-0, 120 MiB of 1.0 GiB, 40 MiB/s, 25s left". */
+export function describeProgress(p: JobProgress): string {
+  const parts: string[] = [p.current ? `${p.phase}: ${p.current}` : p.phase];
+  if (p.bytesDone !== undefined) parts.push(p.bytesTotal ? `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}` : formatBytes(p.bytesDone));
+  else if (p.itemsDone !== undefined) parts.push(p.itemsTotal ? `${p.itemsDone} of ${p.itemsTotal}` : `${p.itemsDone}`);
+  if (p.rate) parts.push(`${formatBytes(p.rate)}/s`);
+  if (p.etaSeconds !== undefined) parts.push(`${p.etaSeconds}s left`);
+  return parts.join(', ');
+}
+
+export class WorkerClient implements vscode.Disposable {
+  private child?: ChildProcess;
+  private connection?: Promise<MessageConnection>;
+  private disposed = false;
+  private jobSerial = 0;
+  private readonly jobs = new Map<string, RunningJob>();
+  private readonly statusBar: vscode.StatusBarItem;
+  private readonly changed = new vscode.EventEmitter<ClusterChangedParams>();
+  /** A watched cluster changed (see ClusterWatchRequest). */
+  readonly onClusterChanged = this.changed.event;
+  private readonly restarted = new vscode.EventEmitter<void>();
+  /** A new worker replaced one that died: subscriptions must be made again. */
+  readonly onRestarted = this.restarted.event;
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly host: Host,
+    private readonly output: vscode.LogOutputChannel,
+  ) {
+    this.statusBar = vscode.window.createStatusBarItem('lifeboat.jobs', vscode.StatusBarAlignment.Left, 10);
+    this.statusBar.name = 'Lifeboat Jobs';
+  }
+
+  /** The worker's connection, forking and initializing one when there is none. */
+  private connect(): Promise<MessageConnection> {
+    if (this.disposed) return Promise.reject(new Error('Lifeboat is shutting down'));
+    this.connection ??= this.start().catch((err: unknown) => {
+      this.connection = undefined;
+      throw err;
+    });
+    return this.connection;
+  }
+
+  private async start(): Promise<MessageConnection> {
+    // execArgv empty: the extension host's own flags (inspector ports, loaders) must not reach the worker.
+    const child = fork(this.workerPath, [], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.child = child;
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => this.output.debug(`worker: ${s.trimEnd()}`));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => this.output.warn(`worker: ${s.trimEnd()}`));
+    const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    connection.onNotification(JobProgressNotification, ({ jobId, progress }) => {
+      const job = this.jobs.get(jobId);
+      if (job) job.progress = progress;
+      this.updateStatusBar();
+    });
+    connection.onNotification(JobWarningNotification, ({ jobId, message }) => {
+      this.jobs.get(jobId)?.warnings.push(message);
+      this.output.warn(`${jobId}: ${message}`);
+    });
+    connection.onNotification(JobLogNotification, ({ jobId, record }) => {
+      const line = `${jobId ? `${jobId}: ` : ''}${record.message}`;
+      if (record.level === 'error') this.output.error(line);
+      else if (record.level === 'warn') this.output.warn(line);
+      else if (record.level === 'debug') this.output.debug(line);
+      else this.output.info(line);
+    });
+    connection.onNotification(ClusterChangedNotification, (p) => this.changed.fire(p));
+    child.on('exit', (code, signal) => this.onExit(child, connection, code, signal));
+    connection.listen();
+    const info: InitializeResult = await connection.sendRequest(InitializeRequest, { protocolVersion: PROTOCOL_VERSION });
+    this.output.info(`worker ${info.workerVersion} started (pid ${info.pid})`);
+    return connection;
+  }
+
+  private onExit(child: ChildProcess, connection: MessageConnection, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.connection = undefined;
+    connection.dispose();
+    if (this.disposed) return;
+    const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+    this.output.error(`worker ${how}`);
+    const lost = [...this.jobs.values()].map((j) => j.title);
+    this.jobs.clear();
+    this.updateStatusBar();
+    if (lost.length > 0) {
+      void this.host.showWarningMessage(`The Lifeboat worker ${how}; these jobs were lost: ${lost.join('; ')}. Start them again; a new worker starts with the next one.`);
+    }
+    this.restarted.fire();
+  }
+
+  /** A request that is not a job (cluster requests). */
+  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    const connection = await this.connect();
+    return token ? connection.sendRequest(type, params, token) : connection.sendRequest(type, params);
+  }
+
+  /**
+   * Runs a job with a cancellable progress notification. Resolves with the
+   * result and the job's warnings; rejects with the worker's ResponseError
+   * (code `ErrorCodes.cancelled` when the user cancelled).
+   */
+  async runJob<P extends JobParams, R>(type: RequestType<P, R, void>, params: Omit<P, 'jobId'>, title: string): Promise<JobOutcome<R>> {
+    const connection = await this.connect();
+    const jobId = `${type.method.replace(/\//g, '-')}-${Date.now().toString(36)}-${++this.jobSerial}`;
+    const job: RunningJob = { title, warnings: [] };
+    return this.host.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      this.jobs.set(jobId, job);
+      this.updateStatusBar();
+      let shown = 0;
+      const onProgress = connection.onNotification(JobProgressNotification, (p) => {
+        if (p.jobId !== jobId) return;
+        const pct = percentOf(p.progress);
+        const increment = pct !== undefined && pct > shown ? pct - shown : undefined;
+        if (increment !== undefined) shown = pct!;
+        progress.report({ message: describeProgress(p.progress), increment });
+      });
+      try {
+        const result = await connection.sendRequest(type, { ...params, jobId } as P, token);
+        return { result, warnings: job.warnings };
+      } finally {
+        onProgress.dispose();
+        this.jobs.delete(jobId);
+        this.updateStatusBar();
+      }
+    });
+  }
+
+  private updateStatusBar(): void {
+    const jobs = [...this.jobs.values()];
+    if (jobs.length === 0) return this.statusBar.hide();
+    const first = jobs[0];
+    const pct = first.progress ? percentOf(first.progress) : undefined;
+    this.statusBar.text = `$(sync~spin) ${first.title}${pct !== undefined ? ` ${Math.floor(pct)}%` : ''}${jobs.length > 1 ? ` (+${jobs.length - 1})` : ''}`;
+    this.statusBar.tooltip = jobs.map((j) => `${j.title}${j.progress ? `: ${describeProgress(j.progress)}` : ''}`).join('\n');
+    this.statusBar.show();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.changed.dispose();
+    this.restarted.dispose();
+    this.statusBar.dispose();
+    const child = this.child;
+    this.child = undefined;
+    // SIGTERM: the worker cancels its jobs, removes mover pods and releases locks before exiting.
+    child?.kill('SIGTERM');
+  }
+}
+
+/** True when a request failed because it was cancelled (by the user or a superseded watch). */
+export function isCancelled(err: unknown): boolean {
+  return err instanceof ResponseError && err.code === ErrorCodes.cancelled;
+}
