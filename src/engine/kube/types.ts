@@ -37,7 +37,6 @@ export interface KObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any;
 }
 
@@ -131,7 +130,6 @@ export class KubeApiError extends Error {
     /** metav1.Status reason: "NotFound", "Forbidden", "Conflict", "AlreadyExists", "Invalid", "Expired", ... */
     readonly reason: string,
     readonly context: string,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly body?: any,
   ) {
     super(message);
