@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { captureCommand } from './commands/capture';
 import { tagCommand } from './commands/tag';
-import { editorHost } from './host';
+import { editorHost, type Host } from './host';
 import { Repositories } from './repositories';
 import { ClustersProvider, type ClusterNode } from './views/clusters';
 import { WorkerClient } from './workerClient';
@@ -16,6 +16,8 @@ import { WorkerClient } from './workerClient';
 export interface LifeboatExtension {
   worker: WorkerClient;
   clusters: ClustersProvider;
+  /** Answers prompts and receives messages instead of the editor's window (undefined: the editor again). */
+  useHost(host: Host | undefined): void;
 }
 
 export function activate(context: vscode.ExtensionContext): LifeboatExtension {
@@ -23,24 +25,40 @@ export function activate(context: vscode.ExtensionContext): LifeboatExtension {
   context.subscriptions.push(output);
   output.info(`Lifeboat ${context.extension.packageJSON.version} activated`);
 
-  const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, editorHost, output);
+  let current: Host = editorHost;
+  // Commands hold this forwarder, so a test can script the answers to their prompts.
+  const host: Host = {
+    showInformationMessage: (m, ...a) => current.showInformationMessage(m, ...a),
+    showWarningMessage: (m, ...a) => current.showWarningMessage(m, ...a),
+    showErrorMessage: (m, ...a) => current.showErrorMessage(m, ...a),
+    showQuickPick: (items, options) => current.showQuickPick(items, options),
+    showInputBox: (options) => current.showInputBox(options),
+    withProgress: (options, task) => current.withProgress(options, task),
+  };
+  const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, host, output);
   const clusters = new ClustersProvider(worker);
   const tree = vscode.window.createTreeView('lifeboat.clusters', { treeDataProvider: clusters, canSelectMany: true, showCollapseAll: true });
-  const repositories = new Repositories(context.secrets, context.globalStorageUri, editorHost, worker);
+  const repositories = new Repositories(context.secrets, context.globalStorageUri, host, worker);
   context.subscriptions.push(worker, clusters, tree);
 
   const register = (id: string, run: (...args: unknown[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, run));
   };
   // Menus call (item, selectedItems); the Kubernetes extension's explorer calls (node).
-  register('lifeboat.tag', (item, selected) => tagCommand(worker, editorHost, clusters, 'true', item, selected));
-  register('lifeboat.exclude', (item, selected) => tagCommand(worker, editorHost, clusters, 'false', item, selected));
-  register('lifeboat.untag', (item, selected) => tagCommand(worker, editorHost, clusters, null, item, selected));
+  register('lifeboat.tag', (item, selected) => tagCommand(worker, host, clusters, 'true', item, selected));
+  register('lifeboat.exclude', (item, selected) => tagCommand(worker, host, clusters, 'false', item, selected));
+  register('lifeboat.untag', (item, selected) => tagCommand(worker, host, clusters, null, item, selected));
   register('lifeboat.refresh', (item) => (item ? clusters.refreshNode(item as ClusterNode) : clusters.refresh()));
   register('lifeboat.capture', (item) =>
-    captureCommand(worker, editorHost, repositories, item as ClusterNode | undefined, { line: (text) => output.warn(text), show: () => output.show(true) }),
+    captureCommand(worker, host, repositories, item as ClusterNode | undefined, { line: (text) => output.warn(text), show: () => output.show(true) }),
   );
-  return { worker, clusters };
+  return {
+    worker,
+    clusters,
+    useHost: (h) => {
+      current = h ?? editorHost;
+    },
+  };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,130 @@
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as vscode from 'vscode';
+import pkg from '../../package.json';
+import type { LifeboatExtension } from '../../src/extension/extension';
+import type { Host } from '../../src/extension/host';
+import type { ClusterNode, ContextNode, GroupNode, NamespaceNode, ObjectNode } from '../../src/extension/views/clusters';
+
+/**
+ * The Clusters view and its commands in a real editor, on the sandbox
+ * clusters the runner puts in KUBECONFIG: what the tree lists, tagging
+ * checked with kubectl, and a capture driven through its prompts.
+ */
+
+const extensionId = `${pkg.publisher}.${pkg.name}`;
+
+function kubectl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('kubectl', ['--context', 'sandbox-prod', ...args], { env: process.env, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
+  );
+}
+
+const pvcTag = (): Promise<string> => kubectl('get', 'pvc', 'data-db-0', '-n', 'shop', '-o', "jsonpath={.metadata.annotations['lifeboat\\.dev/backup']}");
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Answers the capture's prompts by label and keeps every message shown. */
+function scriptedHost(answers: { picks: RegExp[]; passphrase: string }): Host & { messages: string[] } {
+  const messages: string[] = [];
+  const picks = [...answers.picks];
+  return {
+    messages,
+    showInformationMessage: async (m) => (messages.push(m), undefined),
+    showWarningMessage: async (m) => (messages.push(m), undefined),
+    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
+    showQuickPick: async (items, options) => {
+      const pattern = picks.shift();
+      const list = await items;
+      const item = list.find((i) => pattern?.test(i.label));
+      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
+      return item;
+    },
+    showInputBox: async () => answers.passphrase,
+    withProgress: (options, task) => vscode.window.withProgress(options, task),
+  };
+}
+
+describe('the Clusters view', function () {
+  let lifeboat: LifeboatExtension;
+
+  before(async function () {
+    if (!process.env.KUBECONFIG) this.skip();
+    lifeboat = (await vscode.extensions.getExtension<LifeboatExtension>(extensionId)!.activate())!;
+  });
+
+  after(() => lifeboat?.useHost(undefined));
+
+  const children = (node?: ClusterNode): Promise<ClusterNode[]> => Promise.resolve(lifeboat.clusters.getChildren(node));
+
+  async function pvcNode(): Promise<ObjectNode> {
+    const contexts = (await children()) as ContextNode[];
+    const prod = contexts.find((c) => c.context.name === 'sandbox-prod');
+    assert.ok(prod);
+    const shop = ((await children(prod)) as NamespaceNode[]).find((n) => n.name === 'shop');
+    assert.ok(shop, 'namespace shop under sandbox-prod');
+    const pvcs = ((await children(shop)) as GroupNode[]).find((g) => g.what === 'pvcs');
+    assert.ok(pvcs, 'a PVCs group under shop');
+    const data = ((await children(pvcs)) as ObjectNode[]).find((o) => o.type === 'object' && o.item.name === 'data-db-0');
+    assert.ok(data, 'data-db-0 under shop → PVCs');
+    return data;
+  }
+
+  it('lists sandbox-prod (the current context, first) and sandbox-dev', async function () {
+    const contexts = (await children()) as ContextNode[];
+    const names = contexts.map((c) => c.context.name);
+    assert.equal(names[0], 'sandbox-prod');
+    assert.ok(names.includes('sandbox-dev'), names.join(', '));
+    const item = lifeboat.clusters.getTreeItem(contexts[0]);
+    assert.match(String(item.description), /current/);
+  });
+
+  it('shows shop → PVCs → data-db-0 with its tag state', async function () {
+    const data = await pvcNode();
+    assert.equal(data.item.kind, 'PersistentVolumeClaim');
+    const item = lifeboat.clusters.getTreeItem(data);
+    assert.equal(item.contextValue, `lifeboat.pvc.${data.item.tag === 'true' ? 'tagged' : data.item.tag === 'false' ? 'excluded' : 'untagged'}`);
+  });
+
+  it('changes the annotation kubectl sees with the exclude, untag and tag commands', async function () {
+    const before = await pvcTag();
+    const data = await pvcNode();
+    try {
+      await vscode.commands.executeCommand('lifeboat.exclude', data, [data]);
+      assert.equal(await pvcTag(), 'false');
+      await vscode.commands.executeCommand('lifeboat.untag', data, [data]);
+      assert.equal(await pvcTag(), '');
+      await vscode.commands.executeCommand('lifeboat.tag', data, [data]);
+      assert.equal(await pvcTag(), 'true');
+      // The watch brings the new state into the tree.
+      await until('the tree to show data-db-0 tagged', async () => ((await pvcNode()).item.tag === 'true' ? true : undefined));
+    } finally {
+      if (before === 'false') await kubectl('annotate', 'pvc', 'data-db-0', '-n', 'shop', 'lifeboat.dev/backup=false', '--overwrite');
+      else if (before === '') await kubectl('annotate', 'pvc', 'data-db-0', '-n', 'shop', 'lifeboat.dev/backup-');
+    }
+  });
+
+  it('captures namespace billing into the default repository and names the snapshot', async function () {
+    this.timeout(240_000);
+    const host = scriptedHost({ picks: [/^Namespace billing$/, /^With volume data$/], passphrase: 'extension-test-passphrase-7311' });
+    lifeboat.useHost(host);
+    const contexts = (await children()) as ContextNode[];
+    const prod = contexts.find((c) => c.context.name === 'sandbox-prod')!;
+    const billing = ((await children(prod)) as NamespaceNode[]).find((n) => n.name === 'billing');
+    assert.ok(billing);
+    await vscode.commands.executeCommand('lifeboat.capture', billing);
+    const message = host.messages.find((m) => /^Snapshot [0-9a-f]{12} of sandbox-prod captured/.test(m));
+    assert.ok(message, `messages: ${host.messages.join(' | ')}`);
+    assert.match(message, /\d+ objects, 1 volumes/);
+  });
+});
