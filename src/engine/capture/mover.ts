@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { KubeApiError, type ApiResource, type ExecResult, type KObject, type KubeClient } from '../kube/types';
 import { silentLogger, type Logger } from '../log';
 import { CancelledError } from '../progress';
+import { LIST_NAMES_COMMAND, LIST_STATS_COMMAND } from './incremental';
 
 /**
  * The mover: a short-lived pod that mounts a claim read-only at /data so
@@ -15,7 +16,7 @@ import { CancelledError } from '../progress';
  * leftover of a dead process from the work of a live one.
  */
 
-/** A small image with `tar`, `sleep` and `du`. */
+/** A small image with `tar`, `sleep`, `du`, `find`, `xargs` and `stat`. */
 export const DEFAULT_MOVER_IMAGE = 'docker.io/library/busybox:1.37';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -232,12 +233,47 @@ export class MoverForbiddenError extends Error {
 export interface Mover {
   readonly namespace: string;
   readonly name: string;
-  /** Streams `tar -cf - -C /data .` into `out`, with backpressure; `out` is not ended. */
-  tar(out: Writable, stderr: Writable, signal: AbortSignal): Promise<ExecResult>;
+  /**
+   * Streams `tar -cf - -C /data .` into `out`, with backpressure; `out` is not ended.
+   * `exclude` ("./a/b" lines, see ./incremental) is given to tar on stdin as its `-X` list.
+   */
+  tar(out: Writable, stderr: Writable, signal: AbortSignal, exclude?: Buffer): Promise<ExecResult>;
+  /** The raw listing of ./incremental: NUL-separated names, then their stat lines; an error says why there is none. */
+  list(signal: AbortSignal): Promise<{ names: Buffer; stats: string } | { error: string }>;
   /** Bytes below /data (`du -sb`), or undefined when the image cannot say. */
   size(signal: AbortSignal): Promise<number | undefined>;
   /** Deletes the pod at once (grace 0). Never throws: a mover it cannot delete is left to the next sweep. */
   remove(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+const STDERR_KEEP = 400;
+
+/*
+ * Data for a command goes on stdin, never into a shell string. `head -c`
+ * takes exactly the bytes sent (their count is the first argument) and
+ * ends, so the command sees the end of its input even where the exec
+ * protocol (v4) cannot close stdin.
+ */
+/** Archives /data leaving out the "./a/b" lines read as tar's exclude list. */
+const TAR_EXCLUDING_SCRIPT = `head -c "$1" | tar -cf - -X - -C ${MOUNT_PATH} .`;
+/** Runs the command in the remaining arguments over the NUL-separated names read. */
+const STAT_NAMES_SCRIPT = 'n="$1"; shift; head -c "$n" | "$@"';
+
+/** Gathers a command's output; with a limit, only its first bytes. */
+function collect(limit = Infinity): { sink: Writable; bytes(): Buffer; text(): string } {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (size < limit) {
+        parts.push(chunk);
+        size += chunk.length;
+      }
+      done();
+    },
+  });
+  const bytes = (): Buffer => Buffer.concat(parts);
+  return { sink, bytes, text: () => bytes().toString('utf8').slice(0, limit).trim() };
 }
 
 async function nodeHostname(kube: KubeClient, node: string): Promise<string> {
@@ -272,7 +308,27 @@ export async function startMover(kube: KubeClient, options: MoverOptions): Promi
   const mover: Mover = {
     namespace: ns,
     name,
-    tar: (out, stderr, signal) => kube.exec(ns, name, ['tar', '-cf', '-', '-C', MOUNT_PATH, '.'], { stdout: out, stderr, signal }),
+    tar: (out, stderr, signal, exclude) =>
+      exclude
+        ? kube.exec(ns, name, ['sh', '-c', TAR_EXCLUDING_SCRIPT, 'sh', String(exclude.length)], { stdin: Readable.from([exclude]), stdout: out, stderr, signal })
+        : kube.exec(ns, name, ['tar', '-cf', '-', '-C', MOUNT_PATH, '.'], { stdout: out, stderr, signal }),
+    async list(signal) {
+      const names = collect();
+      const errors = collect(STDERR_KEEP);
+      const found = await kube.exec(ns, name, LIST_NAMES_COMMAND, { stdout: names.sink, stderr: errors.sink, signal });
+      if (found.exitCode !== 0) return { error: `find exited with ${found.exitCode}${errors.text() ? `: ${errors.text()}` : ''}` };
+      const namesOut = names.bytes();
+      if (namesOut.length === 0) return { names: namesOut, stats: '' };
+      const stats = collect();
+      const stated = await kube.exec(ns, name, ['sh', '-c', STAT_NAMES_SCRIPT, 'sh', String(namesOut.length), ...LIST_STATS_COMMAND], {
+        stdin: Readable.from([namesOut]),
+        stdout: stats.sink,
+        stderr: errors.sink,
+        signal,
+      });
+      if (stated.exitCode !== 0) return { error: `stat exited with ${stated.exitCode}${errors.text() ? `: ${errors.text()}` : ''}` };
+      return { names: namesOut, stats: stats.bytes().toString('utf8') };
+    },
     async size(signal) {
       let text = '';
       const sink = new Writable({

@@ -1,11 +1,13 @@
-import { PassThrough, Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import type { ApiResource, ExecResult, KObject, KubeClient } from '../kube/types';
 import { silentLogger, type Logger } from '../log';
 import { CancelledError, type JobProgress, type ProgressListener } from '../progress';
-import { latestSnapshotWithVolume, type Repository, type SnapshotWriter } from '../repo/api';
+import { latestSnapshotWithVolume, readManifest, type Repository, type SnapshotWriter } from '../repo/api';
+import { ParentTree } from '../repo/parentTree';
 import { hasBackupHook } from './hookAnnotations';
 import { checkHook, runHook } from './hooks';
-import { Heartbeat, MoverForbiddenError, resourceOf, startMover } from './mover';
+import { excludeList, parseListing, unchangedFiles } from './incremental';
+import { Heartbeat, MoverForbiddenError, resourceOf, startMover, type Mover } from './mover';
 import type { Selection, VolumeTarget } from './types';
 import { cloneFromSnapshot, snapshotClassFor, type VolumeClone } from './volumeSnapshot';
 
@@ -25,6 +27,16 @@ export interface CaptureVolumesOptions {
   useSnapshots?: boolean;
   /** How long a mover may take to run; default 3 minutes. */
   moverStartTimeoutMs?: number;
+}
+
+/** How one volume was read. */
+export interface VolumeRead {
+  namespace: string;
+  pvc: string;
+  /** Bytes of the tar stream that came from the mover. */
+  archiveBytes: number;
+  /** Files left out of the archive because the parent snapshot holds them unchanged (0 on a full read). */
+  leftOut: number;
 }
 
 /** How long cleanup may take once the job is cancelled: the mover has to be gone within the cancel budget. */
@@ -97,8 +109,22 @@ function tailSink(limit: number): Writable & { text(): string } {
   return Object.assign(sink, { text: () => text.trim() });
 }
 
+/** A pass-through that counts the bytes crossing it. */
+function byteCounter(): Transform & { count(): number } {
+  let n = 0;
+  const t = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, done) {
+      n += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return Object.assign(t, { count: () => n });
+}
+
 class VolumeCapture {
   readonly warnings: string[] = [];
+  readonly reads: VolumeRead[] = [];
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
   /** Aborted on the user's cancel or on the first failure, which stops the other groups. */
@@ -264,6 +290,42 @@ class VolumeCapture {
     }
   }
 
+  /**
+   * Which files the archive can leave out: those the listing shows with the
+   * attributes the parent recorded. Undefined (a full read, with a debug
+   * line saying why) when the listing fails or nothing can be left out.
+   * On a clone nothing changes between listing and archive; on a live
+   * volume a file rewritten in between within the same second, keeping its
+   * size, is missed, as any mtime-based skip would miss it.
+   */
+  async planIncremental(mover: Mover, v: VolumeTarget, parent: string, signal: AbortSignal): Promise<{ reuse: Set<string>; exclude: Buffer } | undefined> {
+    const label = volumeLabel(v);
+    const fullRead = (why: string): undefined => {
+      this.log.log('debug', `volume ${label}: full read: ${why}`);
+      return undefined;
+    };
+    try {
+      const raw = await mover.list(signal);
+      if ('error' in raw) return fullRead(`the file listing in mover pod ${mover.namespace}/${mover.name} failed (${raw.error})`);
+      const parsed = parseListing(raw.names, raw.stats);
+      if ('error' in parsed) return fullRead(`the file listing could not be read (${parsed.error})`);
+      const manifest = await readManifest(this.options.repo, parent);
+      const root = manifest.volumes.find((r) => r.namespace === v.namespace && r.pvc === v.pvc);
+      if (!root) return fullRead(`parent snapshot ${parent.slice(0, 12)} does not hold the volume`);
+      const tree = new ParentTree(this.options.repo, manifest.id, root.tree);
+      const { paths, bytes } = await unchangedFiles(parsed.listing, (p) => tree.lookup(p), (id) => this.options.repo.hasBlob(id));
+      if (paths.size === 0) return fullRead(`no file is unchanged since parent snapshot ${parent.slice(0, 12)}`);
+      this.log.log(
+        'debug',
+        `volume ${label}: ${paths.size} of ${parsed.listing.files.length + parsed.listing.skipped} files (${bytes} bytes) unchanged since parent snapshot ${parent.slice(0, 12)} are left out of the archive`,
+      );
+      return { reuse: paths, exclude: excludeList(paths) };
+    } catch (err) {
+      if (signal.aborted) throw new CancelledError();
+      return fullRead(`the incremental plan failed (${(err as Error).message})`);
+    }
+  }
+
   /** Reads one volume through a mover mounting `claim` (the volume's own, or a clone of it) into the snapshot. */
   async readVolume(v: VolumeTarget, claim: string, node: string | undefined): Promise<void> {
     const label = volumeLabel(v);
@@ -293,16 +355,19 @@ class VolumeCapture {
     const signal = AbortSignal.any([this.signal, inner.signal]);
     try {
       const parent = await latestSnapshotWithVolume(this.options.repo, this.options.cluster, v);
+      const plan = parent ? await this.planIncremental(mover, v, parent, signal) : undefined;
+      if (!parent) this.log.log('debug', `volume ${label}: full read: no earlier snapshot of cluster ${this.options.cluster} holds it`);
       let bytesDone = 0;
       let bytesTotal: number | undefined;
       void mover.size(signal).then((n) => (bytesTotal = n));
-      const stream = new PassThrough({ highWaterMark: 1 << 20 });
+      const stream = byteCounter();
       const stderr = tailSink(STDERR_TAIL_CHARS);
       let addError: unknown;
       const adding = this.writer.addVolume({ namespace: v.namespace, pvc: v.pvc }, stream, {
         storageClass: v.claim.spec?.storageClassName,
         capacity: v.claim.status?.capacity?.storage ?? v.claim.spec?.resources?.requests?.storage,
         parent,
+        reuse: plan?.reuse,
         onFile: (_path, bytes) => {
           bytesDone += bytes;
           this.progress({ current: label, bytesDone, bytesTotal });
@@ -315,7 +380,7 @@ class VolumeCapture {
       });
       let result: ExecResult;
       try {
-        result = await mover.tar(stream, stderr, signal);
+        result = await mover.tar(stream, stderr, signal, plan?.exclude);
       } catch (err) {
         stream.destroy(new Error(`the read from mover ${mover.namespace}/${mover.name} broke off`));
         await adding.catch(() => undefined);
@@ -333,9 +398,11 @@ class VolumeCapture {
       if (!stream.writableEnded) stream.end();
       const stored = await adding;
       if (result.exitCode === 1) this.warn(`volume ${label}: tar reported files changing or unreadable while read, which may be inconsistent in the snapshot: ${stderr.text() || 'no detail'}`);
-      this.log.log('info', `volume ${label} read: ${stored.files} files, ${stored.bytes} bytes (${stored.reused.files} files unchanged since the parent snapshot)`, {
+      this.reads.push({ namespace: v.namespace, pvc: v.pvc, archiveBytes: stream.count(), leftOut: plan?.reuse.size ?? 0 });
+      this.log.log('info', `volume ${label} read: ${stored.files} files, ${stored.bytes} bytes (${stored.reused.files} files unchanged since the parent snapshot, ${plan?.reuse.size ?? 0} of them not transferred)`, {
         volume: label,
         source: claim === v.pvc ? 'live' : 'snapshot',
+        archiveBytes: stream.count(),
       });
       this.volumeDone(v);
     } catch (err) {
@@ -363,7 +430,7 @@ export async function captureVolumes(
   selection: Pick<Selection, 'volumes' | 'hookPods'>,
   writer: SnapshotWriter,
   options: CaptureVolumesOptions,
-): Promise<{ warnings: string[] }> {
+): Promise<{ warnings: string[]; volumes: VolumeRead[] }> {
   const groups = groupByHookPods(selection);
   const total = groups.reduce((n, g) => n + g.volumes.length, 0);
   const capture = new VolumeCapture(kube, writer, options, total);
@@ -389,5 +456,5 @@ export async function captureVolumes(
   if (options.signal?.aborted) throw new CancelledError();
   const failure = failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   if (failure) throw failure;
-  return { warnings: capture.warnings };
+  return { warnings: capture.warnings, volumes: capture.reads };
 }

@@ -36,6 +36,14 @@ export interface VolumeInfo {
    * sealed again. A content change that keeps size and mtime goes unseen.
    */
   parent?: string;
+  /**
+   * Volume paths ("a/b") of regular files the caller vouches are unchanged
+   * since `parent` and left out of the archive. Each is taken from the
+   * parent's tree when the archive reaches its directory, so the stored
+   * tree is the one a full read would give. A vouched file the parent does
+   * not hold, or whose directory the archive lacks, fails the volume.
+   */
+  reuse?: ReadonlySet<string>;
 }
 
 export interface StoredVolume {
@@ -103,6 +111,19 @@ class FileListSpool {
     await this.handle.close().catch(() => undefined);
     await fs.promises.rm(this.file, { force: true });
   }
+}
+
+/** Vouched volume paths by directory ("" for the root), each directory's names in the order given. */
+function groupByDirectory(paths: ReadonlySet<string> | undefined): Map<string, string[]> {
+  const byDir = new Map<string, string[]>();
+  for (const p of paths ?? []) {
+    const cut = p.lastIndexOf('/');
+    const dir = cut < 0 ? '' : p.slice(0, cut);
+    let names = byDir.get(dir);
+    if (!names) byDir.set(dir, (names = []));
+    names.push(cut < 0 ? p : p.slice(cut + 1));
+  }
+  return byDir;
 }
 
 function resourceKey(r: Pick<CatalogResource, 'group' | 'kind' | 'namespace' | 'name'>): string {
@@ -218,6 +239,33 @@ export class SnapshotWriter {
       const reused = { files: 0, bytes: 0 };
       try {
         const parent = info.parent ? await this.parentTree(info.parent, name) : undefined;
+        const vouched = groupByDirectory(info.reuse);
+        if (vouched.size > 0 && !parent) throw new Error('files were vouched unchanged but no parent snapshot was named');
+        /** Vouched files taken from the parent so far, with their sizes. */
+        const taken = new Map<string, number>();
+        const takeVouched = async (dir: string): Promise<void> => {
+          const names = vouched.get(dir);
+          if (!names || !parent) return;
+          vouched.delete(dir);
+          for (const n of names) {
+            const p = dir ? `${dir}/${n}` : n;
+            const prev = await parent.lookup(p);
+            if (prev?.type !== 'file' || !Array.isArray(prev.chunks) || !prev.chunks.every((c) => this.repo.hasBlob(c))) {
+              throw new Error(`file ${p} was left out of the archive as unchanged, but parent snapshot ${parent.snapshot.slice(0, 12)} holds no content for it`);
+            }
+            const kept: Omit<TreeEntry, 'name'> = { type: 'file', mode: prev.mode, uid: prev.uid, gid: prev.gid, mtime: prev.mtime, size: prev.size, chunks: prev.chunks };
+            if (prev.user) kept.user = prev.user;
+            if (prev.group) kept.group = prev.group;
+            await builder.add(p, kept);
+            await spool.add({ p: '/' + p, s: prev.size });
+            taken.set(p, prev.size);
+            files++;
+            bytes += prev.size;
+            reused.files++;
+            reused.bytes += prev.size;
+            info.onFile?.(p, prev.size);
+          }
+        };
         for await (const { entry, body } of readTar(tar)) {
           const p = normaliseTarPath(entry.path);
           if (p === undefined) {
@@ -225,6 +273,7 @@ export class SnapshotWriter {
             continue;
           }
           const meta = entryMeta(entry);
+          if (taken.has(p)) throw new Error(`the archive holds ${p}, which was to be left out of it as unchanged (does the mover's tar honour -X?)`);
           switch (entry.type) {
             case 'dir':
               if (p === '') builder.setRootMeta(meta);
@@ -232,6 +281,7 @@ export class SnapshotWriter {
                 await builder.add(p, { type: 'dir', ...meta, size: 0 });
                 await spool.add({ p: '/' + p, s: 0, t: 'd' });
               }
+              await takeVouched(p);
               break;
             case 'file': {
               if (p === '') {
@@ -279,6 +329,8 @@ export class SnapshotWriter {
               this.warn(`volume ${label}: skipped "${p}": tar entry type "${entry.typeflag}" (device, fifo or socket) is not captured`);
           }
         }
+        const missing = vouched.keys().next();
+        if (!missing.done) throw new Error(`directory "${missing.value || '.'}" of files left out as unchanged was not in the archive`);
         const { root, meta } = await builder.finish();
         const fileList = await spool.store(this.repo);
         const volume: VolumeRoot & { fileList: string[] } = {
