@@ -146,6 +146,16 @@ export class WorkerClient implements vscode.Disposable {
     this.restarted.fire();
   }
 
+  /** The running worker's process id, if one runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Titles of the jobs waiting for their answer, oldest first (the Jobs view and the status bar show them). */
+  runningJobs(): string[] {
+    return [...this.jobs.values()].map((j) => j.title);
+  }
+
   /** A request that is not a job (cluster requests). */
   async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const connection = await this.connect();

@@ -127,4 +127,39 @@ describe('the Clusters view', function () {
     assert.ok(message, `messages: ${host.messages.join(' | ')}`);
     assert.match(message, /\d+ objects, 1 volumes/);
   });
+
+  it('refreshes the PVCs of shop when kubectl changes one of them', async function () {
+    await pvcNode();
+    const fired: ClusterNode[] = [];
+    const listener = lifeboat.clusters.onDidChangeTreeData((n) => n && fired.push(n));
+    try {
+      await kubectl('annotate', 'pvc', 'data-db-0', '-n', 'shop', 'lifeboat.dev/view-probe=1', '--overwrite');
+      await until('a refresh of shop → PVCs', () => (fired.some((n) => n.type === 'group' && n.namespace === 'shop' && n.what === 'pvcs') ? true : undefined));
+    } finally {
+      listener.dispose();
+      await kubectl('annotate', 'pvc', 'data-db-0', '-n', 'shop', 'lifeboat.dev/view-probe-');
+    }
+  });
+
+  it('names the lost job when the worker dies during a capture, and starts a new worker for the next request', async function () {
+    this.timeout(240_000);
+    const host = scriptedHost({ picks: [/^Namespace billing$/, /^With volume data$/], passphrase: 'extension-test-passphrase-7311' });
+    lifeboat.useHost(host);
+    const prod = ((await children()) as ContextNode[]).find((c) => c.context.name === 'sandbox-prod')!;
+    const billing = ((await children(prod)) as NamespaceNode[]).find((n) => n.name === 'billing')!;
+    const capturing = vscode.commands.executeCommand('lifeboat.capture', billing);
+    const pid = await until('the capture to start', () => (/capturing/.test(String(lifeboatStatus())) ? lifeboat.worker.pid : undefined), 60_000);
+    process.kill(pid, 'SIGKILL');
+    await capturing;
+    const lost = await until('the lost-jobs warning', () => host.messages.find((m) => /these jobs were lost: Lifeboat: capturing sandbox-prod/.test(m)));
+    assert.match(lost, /killed \(SIGKILL\)/);
+    const again = (await children()) as ContextNode[];
+    assert.ok(again.some((c) => c.context.name === 'sandbox-prod'), 'the view lists contexts through a new worker');
+    assert.notEqual(lifeboat.worker.pid, pid);
+  });
+
+  /** The title of the first running job, as the status bar shows it. */
+  function lifeboatStatus(): string | undefined {
+    return lifeboat.worker.runningJobs()[0];
+  }
 });

@@ -114,6 +114,8 @@ export class ClustersProvider implements vscode.TreeDataProvider<ClusterNode>, v
   constructor(private readonly worker: WorkerClient) {
     this.subscriptions.push(
       worker.onClusterChanged((p) => this.changed(p)),
+      // The watches died with the old worker: list and watch again through the new one.
+      worker.onRestarted(() => this.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('lifeboat.kubeconfig') || e.affectsConfiguration('lifeboat.productionContextPattern')) this.refresh();
       }),
