@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LIFEBOAT_SETUP_S3="${LIFEBOAT_SETUP_S3:-0}" bash scripts/setup.sh
+LIFEBOAT_SETUP_S3="${LIFEBOAT_SETUP_S3:-0}" LIFEBOAT_SETUP_VSCODE="${LIFEBOAT_SETUP_VSCODE:-0}" bash scripts/setup.sh
 npm run --silent build >/dev/null
 
 state=.lifeboat-sandbox
