@@ -327,6 +327,9 @@ export async function startMover(kube: KubeClient, options: MoverOptions): Promi
         signal,
       });
       if (stated.exitCode !== 0) return { error: `stat exited with ${stated.exitCode}${errors.text() ? `: ${errors.text()}` : ''}` };
+      // Some tar builds (busybox without its FEATURE_TAR_FROM) have no -X; asked to archive nothing, they say so here.
+      const probe = await kube.exec(ns, name, ['tar', '-cf', '/dev/null', '-X', '/dev/null', '--no-recursion', '-C', MOUNT_PATH, '.'], { stderr: errors.sink, signal });
+      if (probe.exitCode !== 0) return { error: `the image's tar does not take an exclude list (-X): ${errors.text() || `exit code ${probe.exitCode}`}` };
       return { names: namesOut, stats: stats.bytes().toString('utf8') };
     },
     async size(signal) {
