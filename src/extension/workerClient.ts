@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import { ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc';
+import { ErrorCodes as RpcErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import type { JobProgress } from '../engine/progress';
 import {
@@ -30,6 +30,20 @@ interface RunningJob {
   title: string;
   progress?: JobProgress;
   warnings: string[];
+}
+
+/** The job's worker died before answering; the user has been told (a warning naming the lost jobs). */
+export class WorkerLostError extends Error {
+  constructor(title: string) {
+    super(`${title}: the worker stopped before the job finished`);
+    this.name = 'WorkerLostError';
+  }
+}
+
+/** A failure of the channel rather than an answer of the worker. */
+function isChannelFailure(err: unknown): boolean {
+  if (!(err instanceof ResponseError)) return true;
+  return err.code === RpcErrorCodes.PendingResponseRejected || err.code === RpcErrorCodes.ConnectionInactive;
 }
 
 export interface JobOutcome<R> {
@@ -67,6 +81,8 @@ export function describeProgress(p: JobProgress): string {
 
 export class WorkerClient implements vscode.Disposable {
   private child?: ChildProcess;
+  /** Settles when the current child has exited and its lost jobs were reported. */
+  private exited?: Promise<void>;
   private connection?: Promise<MessageConnection>;
   private disposed = false;
   private jobSerial = 0;
@@ -122,7 +138,12 @@ export class WorkerClient implements vscode.Disposable {
       else this.output.info(line);
     });
     connection.onNotification(ClusterChangedNotification, (p) => this.changed.fire(p));
-    child.on('exit', (code, signal) => this.onExit(child, connection, code, signal));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        this.onExit(child, connection, code, signal);
+        resolve();
+      }),
+    );
     connection.listen();
     const info: InitializeResult = await connection.sendRequest(InitializeRequest, { protocolVersion: PROTOCOL_VERSION });
     this.output.info(`worker ${info.workerVersion} started (pid ${info.pid})`);
@@ -182,9 +203,15 @@ export class WorkerClient implements vscode.Disposable {
         if (increment !== undefined) shown = pct!;
         progress.report({ message: describeProgress(p.progress), increment });
       });
+      const exited = this.exited;
       try {
         const result = await connection.sendRequest(type, { ...params, jobId } as P, token);
         return { result, warnings: job.warnings };
+      } catch (err) {
+        if (!isChannelFailure(err)) throw err;
+        // The channel closes before the process is reported gone: wait for that, so the job is counted among the lost.
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        throw new WorkerLostError(title);
       } finally {
         onProgress.dispose();
         this.jobs.delete(jobId);

@@ -153,6 +153,7 @@ describe('the Clusters view', function () {
     await capturing;
     const lost = await until('the lost-jobs warning', () => host.messages.find((m) => /these jobs were lost: Lifeboat: capturing sandbox-prod/.test(m)));
     assert.match(lost, /killed \(SIGKILL\)/);
+    assert.deepEqual(host.messages.filter((m) => m.startsWith('error:')), [], 'the lost job is reported once, as lost');
     const again = (await children()) as ContextNode[];
     assert.ok(again.some((c) => c.context.name === 'sandbox-prod'), 'the view lists contexts through a new worker');
     assert.notEqual(lifeboat.worker.pid, pid);

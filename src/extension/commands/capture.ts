@@ -5,7 +5,7 @@ import type { Host } from '../host';
 import type { Repositories } from '../repositories';
 import { kubeconfigSetting, moverImageSetting, parallelismSetting } from '../settings';
 import type { ClusterNode } from '../views/clusters';
-import { isCancelled, type WorkerClient } from '../workerClient';
+import { isCancelled, WorkerLostError, type WorkerClient } from '../workerClient';
 
 /**
  * `lifeboat.capture` (Capture Snapshot…): from a context or namespace node,
@@ -67,24 +67,28 @@ export async function chooseCapture(worker: WorkerClient, host: Host, node: Clus
 }
 
 export async function captureCommand(worker: WorkerClient, host: Host, repositories: Repositories, node: ClusterNode | undefined, log: { line(text: string): void; show(): void }): Promise<void> {
-  const choice = await chooseCapture(worker, host, node);
-  if (!choice) return;
-  const repository = await repositories.choose();
-  if (!repository) return;
-  const ref = await repositories.ref(repository);
-  if (!ref) return;
-  const kubeconfig = kubeconfigSetting();
-  const moverImage = moverImageSetting();
-  const parallelism = parallelismSetting();
-  const request: CaptureRequest = {
-    ...(kubeconfig ? { kubeconfig } : {}),
-    context: choice.context,
-    scope: choice.scope,
-    volumes: choice.volumes,
-    ...(moverImage ? { moverImage } : {}),
-    ...(parallelism ? { parallelism } : {}),
-  };
+  let what = 'Capture';
+  let location: string | undefined;
   try {
+    const choice = await chooseCapture(worker, host, node);
+    if (!choice) return;
+    what = `Capture of ${choice.context}`;
+    const repository = await repositories.choose();
+    if (!repository) return;
+    location = repository.location;
+    const ref = await repositories.ref(repository);
+    if (!ref) return;
+    const kubeconfig = kubeconfigSetting();
+    const moverImage = moverImageSetting();
+    const parallelism = parallelismSetting();
+    const request: CaptureRequest = {
+      ...(kubeconfig ? { kubeconfig } : {}),
+      context: choice.context,
+      scope: choice.scope,
+      volumes: choice.volumes,
+      ...(moverImage ? { moverImage } : {}),
+      ...(parallelism ? { parallelism } : {}),
+    };
     const { result, warnings } = await worker.runJob(CaptureJobRequest, { repository: ref, request }, `Lifeboat: capturing ${choice.context}`);
     const all = [...new Set([...result.warnings, ...warnings])];
     const s = result.snapshot;
@@ -98,11 +102,14 @@ export async function captureCommand(worker: WorkerClient, host: Host, repositor
     const action = await host.showWarningMessage(`${message} ${all.slice(0, 3).join(' · ')}${all.length > 3 ? ' …' : ''}`, 'Show Warnings');
     if (action === 'Show Warnings') log.show();
   } catch (err) {
+    // A dead worker has been reported with the jobs it took along.
+    if (err instanceof WorkerLostError) return;
     if (isCancelled(err)) {
-      void host.showInformationMessage(`Capture of ${choice.context} cancelled; no snapshot was written.`);
+      void host.showInformationMessage(`${what} cancelled; no snapshot was written.`);
       return;
     }
-    if (err instanceof ResponseError && err.code === ErrorCodes.passphrase) await repositories.forget(ref.location);
-    void host.showErrorMessage(`Capture of ${choice.context} failed: ${err instanceof Error ? err.message : String(err)}`);
+    // The stored passphrase opens none of the repository's keys: ask next time.
+    if (err instanceof ResponseError && err.code === ErrorCodes.passphrase && location) await repositories.forget(location);
+    void host.showErrorMessage(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
