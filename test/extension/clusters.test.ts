@@ -1,10 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import pkg from '../../package.json';
 import type { LifeboatExtension } from '../../src/extension/extension';
 import type { Host } from '../../src/extension/host';
-import type { ClusterNode, ContextNode, GroupNode, NamespaceNode, ObjectNode } from '../../src/extension/views/clusters';
+import type { ClusterNode, ContextNode, GroupNode, MessageNode, NamespaceNode, ObjectNode } from '../../src/extension/views/clusters';
 
 /**
  * The Clusters view and its commands in a real editor, on the sandbox
@@ -163,4 +167,52 @@ describe('the Clusters view', function () {
   function lifeboatStatus(): string | undefined {
     return lifeboat.worker.runningJobs()[0];
   }
+
+  describe('with another kubeconfig in the settings', function () {
+    let dir: string;
+    const setKubeconfig = (file: string | undefined) =>
+      vscode.workspace.getConfiguration('lifeboat').update('kubeconfig', file, vscode.ConfigurationTarget.Global);
+
+    before(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-view-kubeconfig-'));
+    });
+    after(async () => {
+      await setKubeconfig(undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows an unreachable cluster as an error node naming the context', async function () {
+      const port = await new Promise<number>((resolve) => {
+        const s = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as net.AddressInfo).port;
+          s.close(() => resolve(p));
+        });
+      });
+      const file = path.join(dir, 'gone');
+      writeFileSync(
+        file,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: gone, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+          'users: [{name: someone, user: {token: abc}}]',
+          'contexts: [{name: gone-cluster, context: {cluster: gone, user: someone}}]',
+          'current-context: gone-cluster',
+        ].join('\n'),
+      );
+      await setKubeconfig(file);
+      const contexts = (await children()) as ContextNode[];
+      assert.deepEqual(contexts.map((c) => c.context.name), ['gone-cluster']);
+      const [error] = (await children(contexts[0])) as MessageNode[];
+      assert.equal(error.type, 'message');
+      assert.equal(error.error, true);
+      assert.match(error.message, /gone-cluster/);
+      assert.equal(lifeboat.clusters.getTreeItem(error).contextValue, 'lifeboat.error');
+    });
+
+    it('lists nothing when the kubeconfig does not exist, so the welcome content shows', async function () {
+      await setKubeconfig(path.join(dir, 'missing'));
+      assert.deepEqual(await children(), []);
+    });
+  });
 });
