@@ -348,3 +348,155 @@ export interface RepositoryInitResult {
 
 /** Creates an encrypted repository at the location (with the passphrase the reference carries). */
 export const RepositoryInitRequest = new RequestType<RepositoryInitParams, RepositoryInitResult, void>('repository/init');
+
+/**
+ * Snapshot browsing, for the Snapshots view and the `lifeboat-snap:` file
+ * system: what a snapshot holds, one object as YAML, one directory of a
+ * volume, one file's bytes. Snapshots never change once written, so a
+ * client may cache these answers per snapshot id.
+ */
+
+/** A kind in one namespace of a snapshot, with the names of its objects. */
+export interface SnapshotKindContents {
+  /** API group; "" for the core group. */
+  group: string;
+  kind: string;
+  /** Sorted. */
+  names: string[];
+}
+
+export interface SnapshotNamespaceContents {
+  /** "" for cluster-scoped objects. */
+  namespace: string;
+  /** Sorted by kind, then group. */
+  kinds: SnapshotKindContents[];
+}
+
+export interface SnapshotsContentsParams extends JobParams {
+  /** A snapshot id, a unique prefix of one, or "latest". */
+  snapshot: string;
+}
+
+export interface SnapshotsContentsResult {
+  /** The snapshot, its id resolved in full. */
+  snapshot: SnapshotSummary;
+  /** Cluster-scoped objects ("") first, then namespaces by name. */
+  namespaces: SnapshotNamespaceContents[];
+  /** Volumes with their file counts and logical sizes. */
+  volumes: Array<Omit<CatalogVolume, 'fileList'>>;
+  /** Data streams (such as "etcd") with their sizes. */
+  data: CatalogData[];
+}
+
+/** Which object of a snapshot: group "" is the core group; namespace absent for cluster-scoped objects. */
+export interface SnapshotObjectRef {
+  group: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface SnapshotsObjectParams extends JobParams {
+  snapshot: string;
+  object: SnapshotObjectRef;
+}
+
+export interface SnapshotsObjectResult {
+  /** The object as the API returned it at capture, as YAML; a Secret's values replaced by `<redacted: N bytes>`. */
+  yaml: string;
+  /** True when values were replaced (a Secret): the text is not the stored object and cannot be restored from. */
+  redacted: boolean;
+}
+
+/** A volume of a snapshot: the PVC it was read from. */
+export interface SnapshotVolumeRef {
+  namespace: string;
+  pvc: string;
+}
+
+export interface SnapshotsFilesParams extends JobParams {
+  snapshot: string;
+  volume: SnapshotVolumeRef;
+  /** A directory in the volume ("/" for its root). A file's path lists that file alone. */
+  dir: string;
+}
+
+export interface SnapshotFileEntry {
+  /** Path inside the volume, with a leading "/". */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink';
+  size: number;
+  /** Permission bits. */
+  mode: number;
+  /** ISO 8601. */
+  mtime: string;
+  /** A symlink's target as stored, or a hard link's volume path. */
+  target?: string;
+}
+
+export interface SnapshotsFilesResult {
+  /** In the order the snapshot stores them (sorted by name). */
+  entries: SnapshotFileEntry[];
+}
+
+export interface SnapshotsFileParams extends JobParams {
+  snapshot: string;
+  volume: SnapshotVolumeRef;
+  path: string;
+  /** Files larger than this are refused (SnapshotErrorCodes.tooLarge): the whole content crosses the IPC channel at once. */
+  maxBytes: number;
+}
+
+export interface SnapshotsFileResult {
+  /** The file's bytes, base64. */
+  content: string;
+  size: number;
+}
+
+export interface SnapshotsDeleteParams extends JobParams {
+  snapshot: string;
+}
+
+export interface SnapshotsDeleteResult {
+  /** The full id of the snapshot removed. */
+  id: string;
+}
+
+/** Error code of `snapshots/file` for a file beyond `maxBytes`: the message gives its size and the `lifeboat repo cat` command that streams it. */
+export const SnapshotErrorCodes = {
+  tooLarge: -32816,
+} as const;
+
+/** What a snapshot holds: objects by namespace and kind, volumes, data streams. Reads the catalog only. */
+export const SnapshotsContentsRequest = new RequestType<SnapshotsContentsParams, SnapshotsContentsResult, void>('snapshots/contents');
+
+/** One object of a snapshot as YAML. Secrets are never shown: each value becomes `<redacted: N bytes>`. */
+export const SnapshotsObjectRequest = new RequestType<SnapshotsObjectParams, SnapshotsObjectResult, void>('snapshots/object');
+
+/** One directory of a volume of a snapshot. */
+export const SnapshotsFilesRequest = new RequestType<SnapshotsFilesParams, SnapshotsFilesResult, void>('snapshots/files');
+
+/** One file of a volume of a snapshot, whole, up to `maxBytes`. */
+export const SnapshotsFileRequest = new RequestType<SnapshotsFileParams, SnapshotsFileResult, void>('snapshots/file');
+
+/**
+ * Removes a snapshot (its manifest, then its catalog) under a shared
+ * repository lock. Its data stays until a prune removes what no other
+ * snapshot uses.
+ */
+export const SnapshotsDeleteRequest = new RequestType<SnapshotsDeleteParams, SnapshotsDeleteResult, void>('snapshots/delete');
+
+export interface ClusterObjectParams {
+  kubeconfig?: string;
+  context: string;
+  object: SnapshotObjectRef;
+}
+
+export interface ClusterObjectResult {
+  /** The live object as YAML, Secrets redacted as in `snapshots/object`; absent when the object does not exist. */
+  yaml?: string;
+  redacted: boolean;
+}
+
+/** The live object of a context's cluster, as YAML: the other side of a comparison with a snapshot. */
+export const ClusterObjectRequest = new RequestType<ClusterObjectParams, ClusterObjectResult, void>('cluster/object');

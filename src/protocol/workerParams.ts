@@ -15,6 +15,7 @@ import type {
   CaptureParams,
   ClusterContextsParams,
   ClusterNamespacesParams,
+  ClusterObjectParams,
   ClusterObjectRef,
   ClusterObjectsParams,
   ClusterTagParams,
@@ -25,8 +26,15 @@ import type {
   RepositoryRef,
   RepositoryVerifyParams,
   S3Settings,
+  SnapshotObjectRef,
+  SnapshotsContentsParams,
+  SnapshotsDeleteParams,
+  SnapshotsFileParams,
+  SnapshotsFilesParams,
   SnapshotsListParams,
+  SnapshotsObjectParams,
   SnapshotsShowParams,
+  SnapshotVolumeRef,
 } from './worker';
 
 /**
@@ -209,4 +217,79 @@ export function validateClusterTagParams(value: unknown): ClusterTagParams {
 export function validateClusterWatchParams(value: unknown): ClusterWatchParams {
   const p = object(value, '', ['kubeconfig', 'context']);
   return contextParams(p);
+}
+
+function snapshotJobParams(p: Fields): JobParams & { snapshot: string } {
+  return { ...jobParams(p), snapshot: string(p, 'snapshot', '', { max: 128 }) };
+}
+
+/** API groups are DNS subdomains; kinds are CamelCase identifiers. */
+const GROUP_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/;
+const KIND_RE = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+/** Object names: any non-empty string without "/" (some kinds, like RBAC roles, allow ":" and upper case). */
+const ANY_NAME_RE = /^[^/\0]{1,253}$/;
+
+function snapshotObjectRef(value: unknown, path: string): SnapshotObjectRef {
+  const r = object(value, path, ['group', 'kind', 'namespace', 'name']);
+  const group = string(r, 'group', path, { nonEmpty: false, max: 253 });
+  if (!GROUP_RE.test(group)) throw new InvalidParamsError(`${path}.group`, 'must be an API group ("" for the core group)');
+  const kind = string(r, 'kind', path, { max: 63 });
+  if (!KIND_RE.test(kind)) throw new InvalidParamsError(`${path}.kind`, 'must be a kind such as Deployment');
+  const name = string(r, 'name', path, { max: 253 });
+  if (!ANY_NAME_RE.test(name)) throw new InvalidParamsError(`${path}.name`, 'must be an object name (no "/")');
+  const namespace = r.namespace === undefined ? undefined : objectName(r, 'namespace', path);
+  return defined<SnapshotObjectRef>({ group, kind, namespace, name });
+}
+
+function volumeRef(value: unknown, path: string): SnapshotVolumeRef {
+  const v = object(value, path, ['namespace', 'pvc']);
+  return { namespace: objectName(v, 'namespace', path), pvc: objectName(v, 'pvc', path) };
+}
+
+function volumePath(parent: Fields, key: string): string {
+  const p = string(parent, key, '', { max: 4096 });
+  if (!p.startsWith('/')) throw new InvalidParamsError(key, 'must be a path inside the volume starting with "/"');
+  if (p.includes('\0')) throw new InvalidParamsError(key, 'must not hold a NUL character');
+  if (p.split('/').some((seg) => seg === '..')) throw new InvalidParamsError(key, 'must not hold ".." segments');
+  return p;
+}
+
+export function validateSnapshotsContentsParams(value: unknown): SnapshotsContentsParams {
+  return snapshotJobParams(object(value, '', ['jobId', 'repository', 'snapshot']));
+}
+
+export function validateSnapshotsObjectParams(value: unknown): SnapshotsObjectParams {
+  const p = object(value, '', ['jobId', 'repository', 'snapshot', 'object']);
+  if (p.object === undefined) throw new InvalidParamsError('object', 'is required');
+  return { ...snapshotJobParams(p), object: snapshotObjectRef(p.object, 'object') };
+}
+
+export function validateSnapshotsFilesParams(value: unknown): SnapshotsFilesParams {
+  const p = object(value, '', ['jobId', 'repository', 'snapshot', 'volume', 'dir']);
+  if (p.volume === undefined) throw new InvalidParamsError('volume', 'is required');
+  return { ...snapshotJobParams(p), volume: volumeRef(p.volume, 'volume'), dir: volumePath(p, 'dir') };
+}
+
+/** The most `snapshots/file` sends in one answer. */
+export const MAX_FILE_ANSWER_BYTES = 256 * 1024 * 1024;
+
+export function validateSnapshotsFileParams(value: unknown): SnapshotsFileParams {
+  const p = object(value, '', ['jobId', 'repository', 'snapshot', 'volume', 'path', 'maxBytes']);
+  if (p.volume === undefined) throw new InvalidParamsError('volume', 'is required');
+  return {
+    ...snapshotJobParams(p),
+    volume: volumeRef(p.volume, 'volume'),
+    path: volumePath(p, 'path'),
+    maxBytes: integer(p, 'maxBytes', '', { min: 0, max: MAX_FILE_ANSWER_BYTES }),
+  };
+}
+
+export function validateSnapshotsDeleteParams(value: unknown): SnapshotsDeleteParams {
+  return snapshotJobParams(object(value, '', ['jobId', 'repository', 'snapshot']));
+}
+
+export function validateClusterObjectParams(value: unknown): ClusterObjectParams {
+  const p = object(value, '', ['kubeconfig', 'context', 'object']);
+  if (p.object === undefined) throw new InvalidParamsError('object', 'is required');
+  return { ...contextParams(p), object: snapshotObjectRef(p.object, 'object') };
 }

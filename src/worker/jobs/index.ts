@@ -9,6 +9,12 @@ import {
   validateRepositoryVerifyParams,
   validateSnapshotsListParams,
   validateSnapshotsShowParams,
+  validateClusterObjectParams,
+  validateSnapshotsContentsParams,
+  validateSnapshotsDeleteParams,
+  validateSnapshotsFileParams,
+  validateSnapshotsFilesParams,
+  validateSnapshotsObjectParams,
 } from '../../protocol/workerParams';
 import type { RequestType } from 'vscode-jsonrpc';
 import {
@@ -22,6 +28,12 @@ import {
   RepositoryVerifyRequest,
   SnapshotsListRequest,
   SnapshotsShowRequest,
+  ClusterObjectRequest,
+  SnapshotsContentsRequest,
+  SnapshotsDeleteRequest,
+  SnapshotsFileRequest,
+  SnapshotsFilesRequest,
+  SnapshotsObjectRequest,
   type JobParams,
 } from '../../protocol/worker';
 import { captureJob } from './capture';
@@ -30,6 +42,8 @@ import type { JobContext } from './context';
 import { initRepositoryJob } from './repositoryInit';
 import { listSnapshotsJob, showSnapshotJob } from './snapshots';
 import { verifyJob } from './verify';
+import { clusterObject } from './liveObject';
+import { deleteSnapshotJob, snapshotContentsJob, snapshotFileJob, snapshotFilesJob, snapshotObjectJob } from './snapshotContents';
 
 export type { JobContext } from './context';
 export type { ClusterRequestContext } from './cluster';
@@ -53,6 +67,11 @@ export const jobKinds: JobKind[] = [
   kind(SnapshotsShowRequest, validateSnapshotsShowParams, showSnapshotJob),
   kind(RepositoryVerifyRequest, validateRepositoryVerifyParams, verifyJob),
   kind(RepositoryInitRequest, validateRepositoryInitParams, initRepositoryJob),
+  kind(SnapshotsContentsRequest, validateSnapshotsContentsParams, snapshotContentsJob),
+  kind(SnapshotsObjectRequest, validateSnapshotsObjectParams, snapshotObjectJob),
+  kind(SnapshotsFilesRequest, validateSnapshotsFilesParams, snapshotFilesJob),
+  kind(SnapshotsFileRequest, validateSnapshotsFileParams, snapshotFileJob),
+  kind(SnapshotsDeleteRequest, validateSnapshotsDeleteParams, deleteSnapshotJob),
 ];
 
 /** A request about a cluster (no repository, no job id): the method, its params check, and the work. */
@@ -73,4 +92,5 @@ export const clusterRequestKinds: ClusterRequestKind[] = [
   clusterKind(ClusterObjectsRequest, validateClusterObjectsParams, clusterObjects),
   clusterKind(ClusterTagRequest, validateClusterTagParams, clusterTag),
   clusterKind(ClusterWatchRequest, validateClusterWatchParams, clusterWatch),
+  clusterKind(ClusterObjectRequest, validateClusterObjectParams, clusterObject),
 ];
