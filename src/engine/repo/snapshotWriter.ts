@@ -41,7 +41,9 @@ export interface VolumeInfo {
    * since `parent` and left out of the archive. Each is taken from the
    * parent's tree when the archive reaches its directory, so the stored
    * tree is the one a full read would give. A vouched file the parent does
-   * not hold, or whose directory the archive lacks, fails the volume.
+   * not hold, or that the archive holds after all, fails the volume; one
+   * whose directory the archive lacks (removed from a live volume since
+   * the caller looked) is left out with a warning.
    */
   reuse?: ReadonlySet<string>;
 }
@@ -241,8 +243,6 @@ export class SnapshotWriter {
         const parent = info.parent ? await this.parentTree(info.parent, name) : undefined;
         const vouched = groupByDirectory(info.reuse);
         if (vouched.size > 0 && !parent) throw new Error('files were vouched unchanged but no parent snapshot was named');
-        /** Vouched files taken from the parent so far, with their sizes. */
-        const taken = new Map<string, number>();
         const takeVouched = async (dir: string): Promise<void> => {
           const names = vouched.get(dir);
           if (!names || !parent) return;
@@ -258,7 +258,6 @@ export class SnapshotWriter {
             if (prev.group) kept.group = prev.group;
             await builder.add(p, kept);
             await spool.add({ p: '/' + p, s: prev.size });
-            taken.set(p, prev.size);
             files++;
             bytes += prev.size;
             reused.files++;
@@ -273,7 +272,7 @@ export class SnapshotWriter {
             continue;
           }
           const meta = entryMeta(entry);
-          if (taken.has(p)) throw new Error(`the archive holds ${p}, which was to be left out of it as unchanged (does the mover's tar honour -X?)`);
+          if (info.reuse?.has(p)) throw new Error(`the archive holds ${p}, which was to be left out of it as unchanged (does the mover's tar honour -X?)`);
           switch (entry.type) {
             case 'dir':
               if (p === '') builder.setRootMeta(meta);
@@ -329,8 +328,8 @@ export class SnapshotWriter {
               this.warn(`volume ${label}: skipped "${p}": tar entry type "${entry.typeflag}" (device, fifo or socket) is not captured`);
           }
         }
-        const missing = vouched.keys().next();
-        if (!missing.done) throw new Error(`directory "${missing.value || '.'}" of files left out as unchanged was not in the archive`);
+        // Only a live volume changes under the read: a directory removed after the listing takes its files with it.
+        for (const [dir, names] of vouched) this.warn(`volume ${label}: directory "${dir || '.'}" vanished while the volume was read; its ${names.length} unchanged files are not in the snapshot`);
         const { root, meta } = await builder.finish();
         const fileList = await spool.store(this.repo);
         const volume: VolumeRoot & { fileList: string[] } = {
