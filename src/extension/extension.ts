@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { captureCommand } from './commands/capture';
+import { registerSnapshots, type SnapshotsFeature } from './commands/snapshots';
 import { tagCommand } from './commands/tag';
 import { editorHost, type Host } from './host';
 import { Repositories } from './repositories';
@@ -16,6 +17,7 @@ import { WorkerClient } from './workerClient';
 export interface LifeboatExtension {
   worker: WorkerClient;
   clusters: ClustersProvider;
+  snapshots: SnapshotsFeature;
   /** Answers prompts and receives messages instead of the editor's window (undefined: the editor again). */
   useHost(host: Host | undefined): void;
 }
@@ -52,9 +54,11 @@ export function activate(context: vscode.ExtensionContext): LifeboatExtension {
   register('lifeboat.capture', (item) =>
     captureCommand(worker, host, repositories, item as ClusterNode | undefined, { line: (text) => output.warn(text), show: () => output.show(true) }),
   );
+  const snapshots = registerSnapshots(context, worker, host, repositories);
   return {
     worker,
     clusters,
+    snapshots,
     useHost: (h) => {
       current = h ?? editorHost;
     },

@@ -4,6 +4,7 @@ import { CaptureJobRequest, ClusterContextsRequest, ClusterNamespacesRequest, Er
 import type { Host } from '../host';
 import type { Repositories } from '../repositories';
 import { kubeconfigSetting, moverImageSetting, parallelismSetting } from '../settings';
+import { fireSnapshotsChanged } from '../snapshotEvents';
 import type { ClusterNode } from '../views/clusters';
 import { isCancelled, WorkerLostError, type WorkerClient } from '../workerClient';
 
@@ -90,6 +91,7 @@ export async function captureCommand(worker: WorkerClient, host: Host, repositor
       ...(parallelism ? { parallelism } : {}),
     };
     const { result, warnings } = await worker.runJob(CaptureJobRequest, { repository: ref, request }, `Lifeboat: capturing ${choice.context}`);
+    fireSnapshotsChanged({ location: repository.location });
     const all = [...new Set([...result.warnings, ...warnings])];
     const s = result.snapshot;
     const counts = `${s.counts.resources} objects, ${s.counts.volumes} volumes`;
