@@ -147,6 +147,69 @@ describe('the Snapshots view', function () {
     assert.ok(listing.some(([name, type]) => name === 'global' && type === vscode.FileType.Directory), listing.map(([n]) => n).join(', '));
   });
 
+  async function dbNode(snap: SnapshotTreeNode): Promise<SnapshotTreeNode> {
+    const shop = (await children(snap)).find((n) => n.type === 'namespace' && n.namespace === 'shop');
+    assert.ok(shop);
+    const kind = (await children(shop)).find((n) => n.type === 'kind' && n.kind === 'StatefulSet');
+    assert.ok(kind);
+    const db = (await children(kind)).find((n) => n.type === 'object' && n.name === 'db');
+    assert.ok(db, 'StatefulSet db in the tree');
+    return db;
+  }
+
+  function activeDiff(): vscode.TabInputTextDiff {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    assert.ok(input instanceof vscode.TabInputTextDiff, 'no diff editor is active');
+    return input;
+  }
+
+  it('compares an object with the live one, which shows a change made after the capture', async function () {
+    const db = await dbNode(await snapshotNode());
+    await kubectl(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe=after-capture', '--overwrite']);
+    try {
+      await vscode.commands.executeCommand('lifeboat.compareWithLive', db);
+      const diff = activeDiff();
+      assert.equal(diff.original.scheme, 'lifeboat-snap');
+      assert.equal(diff.modified.scheme, 'lifeboat-live');
+      const live = parse((await vscode.workspace.openTextDocument(diff.modified)).getText()) as { metadata: { uid: string; annotations: Record<string, string> } };
+      const snap = parse((await vscode.workspace.openTextDocument(diff.original)).getText()) as { metadata: { uid: string; annotations?: Record<string, string> } };
+      assert.equal(live.metadata.uid, snap.metadata.uid);
+      assert.equal(live.metadata.annotations['lifeboat.dev/compare-probe'], 'after-capture');
+      assert.equal(snap.metadata.annotations?.['lifeboat.dev/compare-probe'], undefined);
+    } finally {
+      await kubectl(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe-']);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('compares an object with the same object in another snapshot', async function () {
+    const first = await snapshotNode();
+    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^Objects only$/, /./]);
+    lifeboat.useHost(host);
+    await vscode.commands.executeCommand('lifeboat.capture');
+    const second = /^Snapshot ([0-9a-f]{12})/.exec(host.messages.find((m) => /^Snapshot [0-9a-f]{12} of sandbox-prod captured/.test(m)) ?? '')?.[1];
+    assert.ok(second, `messages: ${host.messages.join(' | ')}`);
+    try {
+      await vscode.commands.executeCommand('lifeboat.compareWithSnapshot', await dbNode(first));
+      const diff = activeDiff();
+      assert.equal(diff.original.scheme, 'lifeboat-snap');
+      assert.equal(diff.modified.scheme, 'lifeboat-snap');
+      // The older snapshot on the left.
+      assert.equal(diff.original.path, `/${first.snapshot.id}/objects/shop/apps/StatefulSet/db.yaml`);
+      assert.ok(diff.modified.path.startsWith(`/${second}`), diff.modified.path);
+      assert.ok(diff.modified.path.endsWith('/objects/shop/apps/StatefulSet/db.yaml'), diff.modified.path);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('verifies the repository and reports it intact', async function () {
+    const host = scriptedHost([]);
+    lifeboat.useHost(host);
+    await vscode.commands.executeCommand('lifeboat.verifyRepository');
+    assert.ok(host.messages.some((m) => / is intact: \d+ snapshots/.test(m)), `messages: ${host.messages.join(' | ')}`);
+  });
+
   it('refuses to write into a snapshot', async function () {
     const snap = await snapshotNode();
     const uri = vscode.Uri.parse(`lifeboat-snap://${repoKey}/${snap.snapshot.id}/volumes/shop/data-db-0/pgdata/PG_VERSION`);
