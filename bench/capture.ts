@@ -176,7 +176,7 @@ async function main(): Promise<void> {
         'and passes over files whose metadata match the previous snapshot. restic runs `restic backup .` in the same ' +
         'folder on the host, with no cluster in between. Both encrypt; the page cache is warm. Peak memory is the CLI process ' +
         "and its children (the mover's `tar` runs in the sandbox, outside that tree; restic's tree is restic). " +
-        "The mover's `tar` sends every byte of the volume on each capture: the previous snapshot spares chunking, hashing and storing unchanged files, not their transfer over the exec stream, which is why an unchanged capture takes about as long as a first one. " +
+        "With a previous snapshot of the volume, the mover first lists file metadata and its `tar` leaves out the files that match it; a changed file crosses the exec stream whole and is chunked again. " +
         '↑ = higher is better; otherwise lower is better.',
       '',
       '| metric | Lifeboat | restic | ratio Lifeboat/restic |',
