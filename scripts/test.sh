@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what is missing, then runs lint,
-# the unit tests and the integration tests (sandbox clusters, etcd, Ceph RGW).
+# the unit tests, the integration tests (sandbox clusters, etcd, Ceph RGW) and
+# the extension tests inside a real VS Code (code-server in headless Chromium,
+# installed into a cache folder on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run lint
 npm test
+npm run test:extension
