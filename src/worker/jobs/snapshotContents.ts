@@ -20,6 +20,7 @@ import {
 import type { JobContext } from './context';
 import { objectYaml } from './objectYaml';
 import { withRepositoryRef } from './repository';
+import { withKeptRepository } from './repositoryCache';
 
 /** Browsing one snapshot (its contents, objects, volume files) and deleting one, for the Snapshots view and `lifeboat-snap:`. */
 
@@ -34,7 +35,7 @@ function formatSize(n: number): string {
 }
 
 export async function snapshotContentsJob(params: SnapshotsContentsParams, ctx: JobContext): Promise<SnapshotsContentsResult> {
-  return withRepositoryRef(params.repository, async (repo) => {
+  return withKeptRepository(params.repository, async (repo) => {
     const id = await resolveSnapshotId(repo, params.snapshot);
     const manifest = await readManifest(repo, id);
     throwIfCancelled(ctx.signal);
@@ -67,7 +68,7 @@ export async function snapshotContentsJob(params: SnapshotsContentsParams, ctx: 
 }
 
 export async function snapshotObjectJob(params: SnapshotsObjectParams, ctx: JobContext): Promise<SnapshotsObjectResult> {
-  return withRepositoryRef(params.repository, async (repo) => {
+  return withKeptRepository(params.repository, async (repo) => {
     throwIfCancelled(ctx.signal);
     const { group, kind, namespace, name } = params.object;
     // An absent namespace means cluster-scoped here, where readResource would take it as "any namespace".
@@ -77,7 +78,7 @@ export async function snapshotObjectJob(params: SnapshotsObjectParams, ctx: JobC
 }
 
 export async function snapshotFilesJob(params: SnapshotsFilesParams, ctx: JobContext): Promise<SnapshotsFilesResult> {
-  return withRepositoryRef(params.repository, async (repo) => {
+  return withKeptRepository(params.repository, async (repo) => {
     throwIfCancelled(ctx.signal);
     return { entries: await listVolumeFiles(repo, params.snapshot, params.volume, params.dir) };
   });
@@ -93,7 +94,7 @@ function tooLarge(params: SnapshotsFileParams, size: number): ResponseError<void
 }
 
 export async function snapshotFileJob(params: SnapshotsFileParams, ctx: JobContext): Promise<SnapshotsFileResult> {
-  return withRepositoryRef(params.repository, async (repo) => {
+  return withKeptRepository(params.repository, async (repo) => {
     const id = await resolveSnapshotId(repo, params.snapshot);
     const [entry] = await listVolumeFiles(repo, id, params.volume, params.path);
     if (entry && entry.type === 'file' && entry.size > params.maxBytes) throw tooLarge(params, entry.size);

@@ -258,6 +258,33 @@ describe('browsing a snapshot through the worker', function () {
     assert.match(unknown.message, /object\.reveal/);
   });
 
+  it('reads a snapshot another process wrote after the worker first opened the repository', async function () {
+    // The worker has this repository open from the tests above; the new snapshot's blobs are in packs it has not seen.
+    const repo = await Repository.open(new LocalBackend(repository.location), { passphrase: PASSPHRASE });
+    const w = await SnapshotWriter.begin(repo, { cluster: 'prod', scope: { namespaces: ['shop'] } });
+    const later = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'added-later', namespace: 'shop' }, data: { note: randomBytes(8).toString('hex') } };
+    await w.addResource(later);
+    const laterConfig = randomBytes(5000);
+    const tar = [
+      tarHeader({ path: 'later.bin', type: 'file', mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: 1_700_000_000, size: laterConfig.length }, 'later.bin'),
+      laterConfig,
+      tarPadding(laterConfig.length),
+      tarEnd(),
+    ];
+    await w.addVolume(volume, Readable.from(tar));
+    const id = (await w.commit()).id;
+    await repo.close();
+    const r = await worker.request<SnapshotsObjectResult>(SnapshotsObjectRequest.method, {
+      jobId: job(),
+      repository,
+      snapshot: id,
+      object: { group: '', kind: 'ConfigMap', namespace: 'shop', name: 'added-later' },
+    });
+    assert.deepEqual(parse(r.yaml), later);
+    const f = await worker.request<SnapshotsFileResult>(SnapshotsFileRequest.method, { jobId: job(), repository, snapshot: id, volume, path: '/later.bin', maxBytes: 1 << 20 });
+    assert.ok(Buffer.from(f.content, 'base64').equals(laterConfig));
+  });
+
   it('deletes a snapshot, after which it is no longer listed', async function () {
     const location = path.join(work, 'doomed');
     const repo = await Repository.init(new LocalBackend(location), { passphrase: PASSPHRASE, kdf: KDF });
