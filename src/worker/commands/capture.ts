@@ -80,6 +80,7 @@ etcd (self-managed clusters):
   --kubeconfig FILE            default: $KUBECONFIG or ~/.kube/config
   --tag TAG                    label the snapshot (repeatable)
   --parallelism N              concurrent API requests and volume reads
+  -v, --verbose                log each step (objects listed, movers, hooks) to stderr
   ${REPO_USAGE}
 
 Exit status: 0 snapshot written (warnings, if any, are listed), 1 failed (no snapshot), 2 bad command line, 130 cancelled (no snapshot).`,
@@ -104,6 +105,7 @@ Exit status: 0 snapshot written (warnings, if any, are listed), 1 failed (no sna
         'etcd-key': { type: 'string' },
         tag: { type: 'string', multiple: true },
         parallelism: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
       },
       { min: 0, max: 0, names: '' },
     );
@@ -115,9 +117,10 @@ Exit status: 0 snapshot written (warnings, if any, are listed), 1 failed (no sna
           const display = progressDisplay(process.stderr);
           const withRate = rateTracker();
           const log = logTo((r) => {
-            if (r.level !== 'warn' && r.level !== 'error') return;
+            if (r.level === 'debug' || (r.level === 'info' && values.verbose !== true)) return;
             display.clear();
-            notice(r.message);
+            const fields = values.verbose === true && r.fields ? ` ${JSON.stringify(r.fields)}` : '';
+            notice(`${r.message}${fields}`);
           });
           let result;
           try {

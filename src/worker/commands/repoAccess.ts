@@ -74,7 +74,8 @@ export async function openRepository(values: Parsed['values']): Promise<Reposito
     encrypted = parseConfig(await backend.get(KEYS.config), backend.location).pub.encrypted;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    // Let open() word the "not a repository" error.
+    // No config: not a repository. Ask for no passphrase; open() words the error.
+    encrypted = false;
   }
   const passphrase = encrypted ? await readPassphrase({ env: PASSWORD_ENV, purpose: `the passphrase of ${backend.location}` }) : undefined;
   return Repository.open(backend, { passphrase });

@@ -205,6 +205,9 @@ describe('lifeboat capture on the sandbox clusters', function () {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^lifeboat capture: /m);
     }
+    const noRepo = await cli(['capture', '--context', 'sandbox-prod', '--repo', path.join(work, 'nothing-here')], { env: { ...env(), LIFEBOAT_PASSWORD: undefined } });
+    assert.equal(noRepo.code, 1);
+    assert.match(noRepo.stderr, /is not a Lifeboat repository/, 'no passphrase is asked for a folder that holds no repository');
     const unknown = await cli(['capture', '--context', 'sandbox-prod', '-n', 'shop', '--include-kinds', 'deploymnets'], { env: env() });
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /deploymnets/);
