@@ -5,6 +5,7 @@ import { tagCommand } from './commands/tag';
 import { editorHost, type Host } from './host';
 import { Repositories } from './repositories';
 import { ClustersProvider, type ClusterNode } from './views/clusters';
+import { registerJobs, type JobsFeature } from './views/jobs';
 import { WorkerClient } from './workerClient';
 
 /**
@@ -18,6 +19,7 @@ export interface LifeboatExtension {
   worker: WorkerClient;
   clusters: ClustersProvider;
   snapshots: SnapshotsFeature;
+  jobs: JobsFeature;
   /** Answers prompts and receives messages instead of the editor's window (undefined: the editor again). */
   useHost(host: Host | undefined): void;
 }
@@ -55,10 +57,12 @@ export function activate(context: vscode.ExtensionContext): LifeboatExtension {
     captureCommand(worker, host, repositories, item as ClusterNode | undefined, { line: (text) => output.warn(text), show: () => output.show(true) }),
   );
   const snapshots = registerSnapshots(context, worker, host, repositories);
+  const jobs = registerJobs(context, worker, host);
   return {
     worker,
     clusters,
     snapshots,
+    jobs,
     useHost: (h) => {
       current = h ?? editorHost;
     },

@@ -16,20 +16,28 @@ import {
   type JobParams,
 } from '../protocol/worker';
 import type { Host } from './host';
+import { describeProgress, jobKind, jobTarget, percentOf, statusBarText, type FinishedState, type JobEvent } from './jobs';
+
+export { describeProgress, percentOf } from './jobs';
 
 /**
  * The extension's end of the worker protocol (src/protocol/worker.ts): forks
  * dist/worker.js with an IPC channel, does the initialize handshake, and
  * starts a new worker on the next request when the old one died, telling
  * the user which jobs went with it. Jobs run under VS Code's progress UI
- * (cancellable) and show in the status bar while they run.
+ * (cancellable) and show in the status bar while they run; their
+ * lifecycle goes out as JobEvents (onJob) for the Jobs view.
  */
 
 /** A job the client started and has not been answered yet. */
 interface RunningJob {
   title: string;
+  kind: string;
+  short: string;
   progress?: JobProgress;
   warnings: string[];
+  /** Cancels the job's request: from the progress notification or cancelJob. */
+  cancel: vscode.CancellationTokenSource;
 }
 
 /** The job's worker died before answering; the user has been told (a warning naming the lost jobs). */
@@ -52,33 +60,6 @@ export interface JobOutcome<R> {
   warnings: string[];
 }
 
-/** Percent done of a progress report, from bytes when their total is known, else items. */
-export function percentOf(p: JobProgress): number | undefined {
-  if (p.bytesTotal && p.bytesDone !== undefined) return Math.min(100, (100 * p.bytesDone) / p.bytesTotal);
-  if (p.itemsTotal && p.itemsDone !== undefined) return Math.min(100, (100 * p.itemsDone) / p.itemsTotal);
-  return undefined;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
-/** One line for the progress notification: "volumes: shop/data-db-0, 120 MiB of 1.0 GiB, 40 MiB/s, 25s left". */
-export function describeProgress(p: JobProgress): string {
-  const parts: string[] = [p.current ? `${p.phase}: ${p.current}` : p.phase];
-  if (p.bytesDone !== undefined) parts.push(p.bytesTotal ? `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}` : formatBytes(p.bytesDone));
-  else if (p.itemsDone !== undefined) parts.push(p.itemsTotal ? `${p.itemsDone} of ${p.itemsTotal}` : `${p.itemsDone}`);
-  if (p.rate) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${p.etaSeconds}s left`);
-  return parts.join(', ');
-}
-
 export class WorkerClient implements vscode.Disposable {
   private child?: ChildProcess;
   /** Settles when the current child has exited and its lost jobs were reported. */
@@ -86,6 +67,8 @@ export class WorkerClient implements vscode.Disposable {
   private connection?: Promise<MessageConnection>;
   private disposed = false;
   private jobSerial = 0;
+  /** How the last worker ended ("was killed (SIGKILL)"), for the jobs it took along. */
+  private lastExit?: string;
   private readonly jobs = new Map<string, RunningJob>();
   private readonly statusBar: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<ClusterChangedParams>();
@@ -94,6 +77,9 @@ export class WorkerClient implements vscode.Disposable {
   private readonly restarted = new vscode.EventEmitter<void>();
   /** A new worker replaced one that died: subscriptions must be made again. */
   readonly onRestarted = this.restarted.event;
+  private readonly jobEvents = new vscode.EventEmitter<JobEvent>();
+  /** A job started, progressed, logged, warned or finished. */
+  readonly onJob = this.jobEvents.event;
 
   constructor(
     private readonly workerPath: string,
@@ -102,6 +88,7 @@ export class WorkerClient implements vscode.Disposable {
   ) {
     this.statusBar = vscode.window.createStatusBarItem('lifeboat.jobs', vscode.StatusBarAlignment.Left, 10);
     this.statusBar.name = 'Lifeboat Jobs';
+    this.statusBar.command = { command: 'lifeboat.jobs.focus', title: 'Show Lifeboat Jobs' };
   }
 
   /** The worker's connection, forking and initializing one when there is none. */
@@ -123,11 +110,14 @@ export class WorkerClient implements vscode.Disposable {
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     connection.onNotification(JobProgressNotification, ({ jobId, progress }) => {
       const job = this.jobs.get(jobId);
-      if (job) job.progress = progress;
+      if (!job) return;
+      job.progress = progress;
+      this.jobEvents.fire({ type: 'progress', jobId, progress });
       this.updateStatusBar();
     });
     connection.onNotification(JobWarningNotification, ({ jobId, message }) => {
       this.jobs.get(jobId)?.warnings.push(message);
+      this.jobEvents.fire({ type: 'warning', jobId, message });
       this.output.warn(`${jobId}: ${message}`);
     });
     connection.onNotification(JobLogNotification, ({ jobId, record }) => {
@@ -136,6 +126,7 @@ export class WorkerClient implements vscode.Disposable {
       else if (record.level === 'warn') this.output.warn(line);
       else if (record.level === 'debug') this.output.debug(line);
       else this.output.info(line);
+      if (jobId) this.jobEvents.fire({ type: 'log', jobId, record });
     });
     connection.onNotification(ClusterChangedNotification, (p) => this.changed.fire(p));
     this.exited = new Promise((resolve) =>
@@ -157,6 +148,7 @@ export class WorkerClient implements vscode.Disposable {
     connection.dispose();
     if (this.disposed) return;
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+    this.lastExit = how;
     this.output.error(`worker ${how}`);
     const lost = [...this.jobs.values()].map((j) => j.title);
     this.jobs.clear();
@@ -177,6 +169,14 @@ export class WorkerClient implements vscode.Disposable {
     return [...this.jobs.values()].map((j) => j.title);
   }
 
+  /** Cancels a running job as its notification's Cancel button does; false when no such job runs. */
+  cancelJob(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job) return false;
+    job.cancel.cancel();
+    return true;
+  }
+
   /** A request that is not a job (cluster requests). */
   async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const connection = await this.connect();
@@ -191,10 +191,15 @@ export class WorkerClient implements vscode.Disposable {
   async runJob<P extends JobParams, R>(type: RequestType<P, R, void>, params: Omit<P, 'jobId'>, title: string): Promise<JobOutcome<R>> {
     const connection = await this.connect();
     const jobId = `${type.method.replace(/\//g, '-')}-${Date.now().toString(36)}-${++this.jobSerial}`;
-    const job: RunningJob = { title, warnings: [] };
+    const { target, short } = jobTarget(type.method, params);
+    const kind = jobKind(type.method);
+    const job: RunningJob = { title, kind, short, warnings: [], cancel: new vscode.CancellationTokenSource() };
     return this.host.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
       this.jobs.set(jobId, job);
+      this.jobEvents.fire({ type: 'started', jobId, kind, target, short, title, at: Date.now() });
       this.updateStatusBar();
+      const onCancel = token.onCancellationRequested(() => job.cancel.cancel());
+      if (token.isCancellationRequested) job.cancel.cancel();
       let shown = 0;
       const onProgress = connection.onNotification(JobProgressNotification, (p) => {
         if (p.jobId !== jobId) return;
@@ -204,17 +209,29 @@ export class WorkerClient implements vscode.Disposable {
         progress.report({ message: describeProgress(p.progress), increment });
       });
       const exited = this.exited;
+      let state: FinishedState = 'failed';
+      let message: string | undefined;
       try {
-        const result = await connection.sendRequest(type, { ...params, jobId } as P, token);
+        const result = await connection.sendRequest(type, { ...params, jobId } as P, job.cancel.token);
+        state = 'succeeded';
         return { result, warnings: job.warnings };
       } catch (err) {
-        if (!isChannelFailure(err)) throw err;
+        if (!isChannelFailure(err)) {
+          state = isCancelled(err) ? 'cancelled' : 'failed';
+          if (state === 'failed') message = err instanceof Error ? err.message : String(err);
+          throw err;
+        }
         // The channel closes before the process is reported gone: wait for that, so the job is counted among the lost.
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        state = 'lost';
+        message = `the worker ${this.lastExit ?? 'stopped'} before the job finished`;
         throw new WorkerLostError(title);
       } finally {
         onProgress.dispose();
+        onCancel.dispose();
+        job.cancel.dispose();
         this.jobs.delete(jobId);
+        this.jobEvents.fire({ type: 'finished', jobId, state, message, at: Date.now() });
         this.updateStatusBar();
       }
     });
@@ -223,9 +240,7 @@ export class WorkerClient implements vscode.Disposable {
   private updateStatusBar(): void {
     const jobs = [...this.jobs.values()];
     if (jobs.length === 0) return this.statusBar.hide();
-    const first = jobs[0];
-    const pct = first.progress ? percentOf(first.progress) : undefined;
-    this.statusBar.text = `$(sync~spin) ${first.title}${pct !== undefined ? ` ${Math.floor(pct)}%` : ''}${jobs.length > 1 ? ` (+${jobs.length - 1})` : ''}`;
+    this.statusBar.text = statusBarText(jobs) ?? '';
     this.statusBar.tooltip = jobs.map((j) => `${j.title}${j.progress ? `: ${describeProgress(j.progress)}` : ''}`).join('\n');
     this.statusBar.show();
   }
@@ -234,6 +249,7 @@ export class WorkerClient implements vscode.Disposable {
     this.disposed = true;
     this.changed.dispose();
     this.restarted.dispose();
+    this.jobEvents.dispose();
     this.statusBar.dispose();
     const child = this.child;
     this.child = undefined;
