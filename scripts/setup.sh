@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat's demo and tests need on a fresh Debian machine:
 # Debian packages (etcd, bubblewrap for sandbox pod exec, Ceph RGW as the S3
-# server of the tests, restic as a benchmark baseline, what the extension
-# tests' code-server and chromium need) and the npm packages.
+# server of the tests, restic as a benchmark baseline, what code-server needs,
+# chromium for the extension tests) and the npm packages.
+#   LIFEBOAT_SETUP_S3=0       skip the S3 server and restic
+#   LIFEBOAT_SETUP_VSCODE=0   skip code-server's packages
+#   LIFEBOAT_SETUP_BROWSER=0  skip chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +23,14 @@ if [ "${LIFEBOAT_SETUP_S3:-1}" = 1 ]; then
   command -v curl >/dev/null || need+=(curl)
   command -v restic >/dev/null || need+=(restic)
 fi
-# Extension tests in a real VS Code: code-server's kerberos addon needs the
-# krb5 headers, its search needs rg (scripts/code-server.sh), and chromium
-# drives the editor.
+# A real VS Code (code-server, scripts/code-server.sh), for the demo and the
+# extension tests: its kerberos addon needs the krb5 headers, its search rg.
 if [ "${LIFEBOAT_SETUP_VSCODE:-1}" != 0 ]; then
   command -v krb5-config >/dev/null || need+=(libkrb5-dev)
   command -v rg >/dev/null || need+=(ripgrep)
+fi
+# Only the tests drive the editor from a browser; the demo leaves that to yours.
+if [ "${LIFEBOAT_SETUP_BROWSER:-1}" != 0 ]; then
   command -v chromium >/dev/null || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
