@@ -236,7 +236,7 @@ export function describeJob(job: JobRecord, now: number): string {
   const duration = formatDuration((job.endedAt ?? now) - job.startedAt);
   const when = `${formatClock(job.startedAt)}, ${duration}`;
   if (job.state === 'running') return `${job.progress ? describeProgress(job.progress) : 'starting'} · ${when}`;
-  const state = job.state === 'failed' && job.message ? `failed: ${job.message}` : STATE_WORDS[job.state];
+  const state = (job.state === 'failed' || job.state === 'lost') && job.message ? `${job.state}: ${job.message}` : STATE_WORDS[job.state];
   const warnings = job.warnings.length ? ` · ${job.warnings.length} warning${job.warnings.length === 1 ? '' : 's'}` : '';
   return `${state}${warnings} · ${when}`;
 }
