@@ -65,7 +65,7 @@ stop() {
   echo "demo stopped"
 }
 trap 'stop; exit 0' INT TERM
-trap 'stop; exit 1' ERR
+trap 'echo "demo: the step at line $LINENO of scripts/demo.sh failed (output above); stopping" >&2; stop; exit 1' ERR
 
 log="$state/sandbox.log"
 : > "$log"
@@ -103,7 +103,12 @@ mkdir -p "$extensions" "$user_data/User" "$workspace" "$vscode/xdg"
 
 # Package and install the extension only when what goes into it changed.
 inputs_hash() {
-  cat package.json README.md dist/extension.js dist/worker.js dist/etcd3-proto/* media/* 2>/dev/null | sha256sum | cut -d' ' -f1
+  local paths=() p
+  # What .vscodeignore lets into the archive.
+  for p in package.json README.md LICENSE CHANGELOG.md dist/extension.js dist/worker.js dist/etcd3-proto dist/webviews media schemas; do
+    [ -e "$p" ] && paths+=("$p")
+  done
+  find "${paths[@]}" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 stamp="$vscode/installed.sha256"
 hash="$(inputs_hash)"
