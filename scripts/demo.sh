@@ -50,7 +50,7 @@ wait_gone() { for _ in $(seq 1 "$2"); do alive "$1" || return 0; sleep 0.1; done
 # ends everything it started: the editor's extension hosts and file watchers
 # outlive its main process otherwise.
 stop() {
-  trap '' INT TERM
+  trap '' INT TERM HUP
   trap - ERR
   echo
   if alive "$editor"; then
@@ -64,7 +64,8 @@ stop() {
   wait 2>/dev/null || true
   echo "demo stopped"
 }
-trap 'stop; exit 0' INT TERM
+# HUP: a closed terminal must not leave the servers, which have sessions of their own, running.
+trap 'stop; exit 0' INT TERM HUP
 trap 'echo "demo: the step at line $LINENO of scripts/demo.sh failed (output above); stopping" >&2; stop; exit 1' ERR
 
 log="$state/sandbox.log"

@@ -91,7 +91,8 @@ describe('the demo script (scripts/demo.sh)', function () {
     // detached: a process group of its own, which a terminal's Ctrl-C reaches as a whole.
     demo = spawn('bash', ['scripts/demo.sh'], {
       cwd: repoRoot,
-      env: { ...process.env, LIFEBOAT_DEMO_PORT: String(port) },
+      // Without LIFEBOAT_PASSWORD the demo uses the passphrase file it names.
+      env: { ...process.env, LIFEBOAT_DEMO_PORT: String(port), LIFEBOAT_PASSWORD: '' },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
