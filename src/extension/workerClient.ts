@@ -38,6 +38,8 @@ interface RunningJob {
   warnings: string[];
   /** Cancels the job's request: from the progress notification or cancelJob. */
   cancel: vscode.CancellationTokenSource;
+  /** Passes a report on to the job's progress notification. */
+  report?: (progress: JobProgress) => void;
 }
 
 /** The job's worker died before answering; the user has been told (a warning naming the lost jobs). */
@@ -112,6 +114,7 @@ export class WorkerClient implements vscode.Disposable {
       const job = this.jobs.get(jobId);
       if (!job) return;
       job.progress = progress;
+      job.report?.(progress);
       this.jobEvents.fire({ type: 'progress', jobId, progress });
       this.updateStatusBar();
     });
@@ -201,13 +204,13 @@ export class WorkerClient implements vscode.Disposable {
       const onCancel = token.onCancellationRequested(() => job.cancel.cancel());
       if (token.isCancellationRequested) job.cancel.cancel();
       let shown = 0;
-      const onProgress = connection.onNotification(JobProgressNotification, (p) => {
-        if (p.jobId !== jobId) return;
-        const pct = percentOf(p.progress);
+      // One handler per method on a connection (a second replaces the first): the one in start() dispatches by job id.
+      job.report = (p) => {
+        const pct = percentOf(p);
         const increment = pct !== undefined && pct > shown ? pct - shown : undefined;
         if (increment !== undefined) shown = pct!;
-        progress.report({ message: describeProgress(p.progress), increment });
-      });
+        progress.report({ message: describeProgress(p), increment });
+      };
       const exited = this.exited;
       let state: FinishedState = 'failed';
       let message: string | undefined;
@@ -227,7 +230,7 @@ export class WorkerClient implements vscode.Disposable {
         message = `the worker ${this.lastExit ?? 'stopped'} before the job finished`;
         throw new WorkerLostError(title);
       } finally {
-        onProgress.dispose();
+        job.report = undefined;
         onCancel.dispose();
         job.cancel.dispose();
         this.jobs.delete(jobId);

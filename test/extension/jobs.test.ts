@@ -1,0 +1,149 @@
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as vscode from 'vscode';
+import pkg from '../../package.json';
+import type { LifeboatExtension } from '../../src/extension/extension';
+import type { Host } from '../../src/extension/host';
+import type { JobRecord } from '../../src/extension/jobs';
+import type { JobNode } from '../../src/extension/views/jobs';
+
+/**
+ * The Jobs view in a real editor: captures and a verify run through their
+ * commands show up with their outcome, duration and log, and a capture of a
+ * large volume is cancelled through lifeboat.cancelJob.
+ */
+
+const extensionId = `${pkg.publisher}.${pkg.name}`;
+// The same passphrase as the other extension tests: all use the default repository of this editor.
+const PASSPHRASE = 'extension-test-passphrase-7311';
+const BIG_FILE = '/var/lib/postgresql/data/jobs-test-big.bin';
+
+function kubectl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('kubectl', ['--context', 'sandbox-prod', ...args], { env: process.env, timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
+  );
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000, seen: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${seen()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function scriptedHost(picks: RegExp[]): Host & { messages: string[] } {
+  const messages: string[] = [];
+  const left = [...picks];
+  return {
+    messages,
+    showInformationMessage: async (m) => (messages.push(m), undefined),
+    showWarningMessage: async (m) => (messages.push(m), undefined),
+    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
+    showQuickPick: async (items, options) => {
+      const pattern = left.shift();
+      const list = await items;
+      const item = list.find((i) => pattern?.test(i.label));
+      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
+      return item;
+    },
+    showInputBox: async () => PASSPHRASE,
+    withProgress: (options, task) => vscode.window.withProgress(options, task),
+  };
+}
+
+describe('the Jobs view', function () {
+  this.timeout(300_000);
+  let lifeboat: LifeboatExtension;
+
+  before(async function () {
+    if (!process.env.KUBECONFIG) this.skip();
+    lifeboat = (await vscode.extensions.getExtension<LifeboatExtension>(extensionId)!.activate())!;
+  });
+
+  after(() => lifeboat?.useHost(undefined));
+
+  const listed = (): JobRecord[] =>
+    lifeboat.jobs.provider.getChildren().flatMap((n) => {
+      const job = lifeboat.jobs.provider.job(n);
+      return job ? [job] : [];
+    });
+  const description = (job: JobRecord): string => String(lifeboat.jobs.provider.getTreeItem({ type: 'job', jobId: job.id }).description);
+
+  it('lists a capture run through its command as succeeded with a duration, and opens its log naming the capture', async function () {
+    const before = new Set(listed().map((j) => j.id));
+    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/]);
+    lifeboat.useHost(host);
+    await vscode.commands.executeCommand('lifeboat.capture');
+    const message = host.messages.find((m) => /^Snapshot [0-9a-f]{12} of sandbox-prod captured/.test(m));
+    assert.ok(message, `messages: ${host.messages.join(' | ')}`);
+    const snapshot = /^Snapshot ([0-9a-f]{12})/.exec(message)![1];
+
+    const job = listed().find((j) => !before.has(j.id) && j.kind === 'capture');
+    assert.ok(job, `jobs: ${listed().map((j) => `${j.kind} ${j.target}`).join(', ')}`);
+    assert.equal(job.target, 'sandbox-prod/billing');
+    assert.equal(job.state, 'succeeded');
+    assert.match(description(job), /^succeeded( · \d+ warnings?)? · \d\d:\d\d:\d\d, (\d+\.\d+s|\d+s|\d+m \d\ds)$/);
+    assert.equal(lifeboat.jobs.provider.getTreeItem({ type: 'job', jobId: job.id }).contextValue, 'lifeboat.job.succeeded');
+
+    try {
+      const editor = (await vscode.commands.executeCommand('lifeboat.showJobLog', { type: 'job', jobId: job.id } satisfies JobNode)) as vscode.TextEditor;
+      assert.equal(editor.document.uri.scheme, 'lifeboat-job');
+      const text = editor.document.getText();
+      assert.match(text, /INFO {2}capture started .*"context":"sandbox-prod"/);
+      assert.match(text, new RegExp(`INFO {2}capture finished .*"snapshot":"${snapshot}`));
+      assert.ok(!text.includes(PASSPHRASE), 'the log holds no passphrase');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('lists a verify of the repository', async function () {
+    const before = new Set(listed().map((j) => j.id));
+    const host = scriptedHost([]);
+    lifeboat.useHost(host);
+    await vscode.commands.executeCommand('lifeboat.verifyRepository');
+    assert.ok(host.messages.some((m) => / is intact: /.test(m)), `messages: ${host.messages.join(' | ')}`);
+    const job = listed().find((j) => !before.has(j.id) && j.kind === 'verify');
+    assert.ok(job, `jobs: ${listed().map((j) => `${j.kind} ${j.target}`).join(', ')}`);
+    assert.equal(job.state, 'succeeded');
+    assert.ok(job.endedAt! >= job.startedAt);
+  });
+
+  describe('with 300 MiB more in shop\'s database volume', function () {
+    before(async function () {
+      if (!process.env.KUBECONFIG) this.skip();
+      // Random bytes: neither deduplication nor compression makes this volume quick to read.
+      await kubectl('exec', '-n', 'shop', 'db-0', '--', 'dd', 'if=/dev/urandom', `of=${BIG_FILE}`, 'bs=1048576', 'count=300');
+    });
+
+    after(async () => {
+      if (process.env.KUBECONFIG) await kubectl('exec', '-n', 'shop', 'db-0', '--', 'rm', '-f', BIG_FILE);
+    });
+
+    it('marks a capture cancelled through lifeboat.cancelJob as cancelled', async function () {
+      const before = new Set(listed().map((j) => j.id));
+      const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^With volume data$/]);
+      lifeboat.useHost(host);
+      const capturing = vscode.commands.executeCommand('lifeboat.capture');
+      const job = await until(
+        'the capture to read volume data',
+        () => listed().find((j) => !before.has(j.id) && j.kind === 'capture' && j.state === 'running' && j.progress?.phase === 'volumes'),
+        120_000,
+        () => `jobs: ${listed().map((j) => `${j.kind} ${j.target}: ${description(j)}`).join(' | ')}; messages: ${host.messages.join(' | ')}`,
+      );
+      assert.match(description(job), /^volumes/);
+      assert.equal(lifeboat.jobs.provider.getTreeItem({ type: 'job', jobId: job.id }).contextValue, 'lifeboat.job.running');
+      assert.equal(await vscode.commands.executeCommand('lifeboat.cancelJob', { type: 'job', jobId: job.id } satisfies JobNode), true);
+      await capturing;
+      assert.equal(job.state, 'cancelled');
+      assert.match(description(job), /^cancelled · /);
+      assert.ok(host.messages.some((m) => /Capture of sandbox-prod cancelled; no snapshot was written/.test(m)), `messages: ${host.messages.join(' | ')}`);
+      assert.deepEqual(lifeboat.worker.runningJobs(), []);
+    });
+  });
+});
