@@ -144,6 +144,20 @@ describe('the Jobs view', function () {
       assert.match(description(job), /^cancelled · /);
       assert.ok(host.messages.some((m) => /Capture of sandbox-prod cancelled; no snapshot was written/.test(m)), `messages: ${host.messages.join(' | ')}`);
       assert.deepEqual(lifeboat.worker.runningJobs(), []);
+      assert.ok(job.log.some((r) => r.message === 'capture cancelled'), job.log.map((r) => r.message).join(' | '));
     });
+  });
+
+  it('marks a capture whose worker was killed as lost, naming the signal', async function () {
+    const before = new Set(listed().map((j) => j.id));
+    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/]);
+    lifeboat.useHost(host);
+    const capturing = vscode.commands.executeCommand('lifeboat.capture');
+    const job = await until('the capture to start', () => listed().find((j) => !before.has(j.id) && j.kind === 'capture' && j.state === 'running'));
+    const pid = await until('the worker to run', () => lifeboat.worker.pid);
+    process.kill(pid, 'SIGKILL');
+    await capturing;
+    assert.equal(job.state, 'lost');
+    assert.match(description(job), /^lost: the worker was killed \(SIGKILL\) before the job finished · /);
   });
 });
