@@ -39,11 +39,14 @@ node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
 [ "$(uname -m)" = x86_64 ] || fail "only x86_64 is prepared for (the ripgrep archive name is per architecture); found $(uname -m)"
 
 # Debian packages: the kerberos addon's headers, rg for the ripgrep cache,
-# and the browser the tests drive.
+# and the browser the tests drive (not needed to serve the editor:
+# LIFEBOAT_SETUP_BROWSER=0 leaves it out, as the demo does).
 missing=()
 command -v rg >/dev/null || missing+=(ripgrep)
 command -v krb5-config >/dev/null || missing+=(libkrb5-dev)
-command -v chromium >/dev/null || missing+=(chromium)
+if [ "${LIFEBOAT_SETUP_BROWSER:-1}" != 0 ]; then
+  command -v chromium >/dev/null || missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "${LIFEBOAT_SETUP_APT:-1}" = 0 ] || ! command -v apt-get >/dev/null; then
     fail "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) and retry"

@@ -94,7 +94,7 @@ lifeboat show latest
 # --- VS Code in the browser ------------------------------------------------
 echo
 echo "== VS Code with the Lifeboat extension (code-server)"
-code_server="$(bash scripts/code-server.sh | tail -n 1)"
+code_server="$(LIFEBOAT_SETUP_BROWSER="${LIFEBOAT_SETUP_BROWSER:-0}" bash scripts/code-server.sh | tail -n 1)"
 
 vscode="$PWD/$state/vscode"
 extensions="$vscode/extensions"
