@@ -110,15 +110,24 @@ describe('repository: writers killed mid-capture', function () {
         await fs.rm(dir, { recursive: true, force: true });
         continue;
       }
-      const delay = Math.round(captureMs * (0.02 + 0.96 * rng.float()));
+      const fraction = 0.02 + 0.96 * rng.float();
       const before = new Set(await snapshotIds());
       const tree = await hashTree(dir);
       // Its own temp folder: a killed writer cannot remove its spool files, and they must not pile up in /tmp.
+      const started = Date.now();
       const writer = await startCli(backupArgs(dir), { password, env: { TMPDIR: path.join(work, 'tmp') } });
+      // The kill point is a fraction of the writing itself, counted from when the writer holds
+      // its lock: process start-up and key derivation take longer on a loaded machine, and
+      // kills that all land before the first upload would test nothing.
+      let finished = false;
+      void writer.done.then(() => (finished = true));
+      while (!finished && !(await listLocks(view)).some((l) => l.info?.pid === writer.pid)) await new Promise((r) => setTimeout(r, 20));
+      const writing = Date.now() - started;
+      const delay = Math.round(Math.max(100, captureMs - writing) * fraction);
       const outcome = await Promise.race([writer.done, new Promise<undefined>((resolve) => setTimeout(resolve, delay))]);
       writer.kill('SIGKILL');
       const result = outcome ?? (await writer.done);
-      const context = `kill #${i} at ${delay} ms of a ~${captureMs} ms capture (seed ${seed})`;
+      const context = `kill #${i} at ${delay} ms after the lock (taken at ${writing} ms) of a ~${captureMs} ms capture (seed ${seed})`;
       if (process.env.LIFEBOAT_CRASH_DEBUG) console.log(context, result.signal, await treeBytes(path.join(repoDir, 'data')));
       const added = (await snapshotIds()).filter((id) => !before.has(id));
       if (result.signal === 'SIGKILL' && added.length === 0) {
