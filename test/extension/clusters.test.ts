@@ -1,13 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import pkg from '../../package.json';
 import type { LifeboatExtension } from '../../src/extension/extension';
-import type { Host } from '../../src/extension/host';
+import { extensionId, kubectl, scriptedHost, until } from './support';
 import type { ClusterNode, ContextNode, GroupNode, MessageNode, NamespaceNode, ObjectNode } from '../../src/extension/views/clusters';
 
 /**
@@ -16,48 +14,8 @@ import type { ClusterNode, ContextNode, GroupNode, MessageNode, NamespaceNode, O
  * checked with kubectl, and a capture driven through its prompts.
  */
 
-const extensionId = `${pkg.publisher}.${pkg.name}`;
-
-function kubectl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('kubectl', ['--context', 'sandbox-prod', ...args], { env: process.env, timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
-    ),
-  );
-}
 
 const pvcTag = (): Promise<string> => kubectl('get', 'pvc', 'data-db-0', '-n', 'shop', '-o', "jsonpath={.metadata.annotations['lifeboat\\.dev/backup']}");
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Answers the capture's prompts by label and keeps every message shown. */
-function scriptedHost(answers: { picks: RegExp[]; passphrase: string }): Host & { messages: string[] } {
-  const messages: string[] = [];
-  const picks = [...answers.picks];
-  return {
-    messages,
-    showInformationMessage: async (m) => (messages.push(m), undefined),
-    showWarningMessage: async (m) => (messages.push(m), undefined),
-    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
-    showQuickPick: async (items, options) => {
-      const pattern = picks.shift();
-      const list = await items;
-      const item = list.find((i) => pattern?.test(i.label));
-      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
-      return item;
-    },
-    showInputBox: async () => answers.passphrase,
-    withProgress: (options, task) => vscode.window.withProgress(options, task),
-  };
-}
 
 describe('the Clusters view', function () {
   let lifeboat: LifeboatExtension;

@@ -1,9 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
-import pkg from '../../package.json';
 import type { LifeboatExtension } from '../../src/extension/extension';
-import type { Host } from '../../src/extension/host';
+import { extensionId, kubectl, scriptedHost, until } from './support';
 import type { JobRecord } from '../../src/extension/jobs';
 import type { JobNode } from '../../src/extension/views/jobs';
 
@@ -13,48 +11,9 @@ import type { JobNode } from '../../src/extension/views/jobs';
  * large volume is cancelled through lifeboat.cancelJob.
  */
 
-const extensionId = `${pkg.publisher}.${pkg.name}`;
 // The same passphrase as the other extension tests: all use the default repository of this editor.
 const PASSPHRASE = 'extension-test-passphrase-7311';
 const BIG_FILE = '/var/lib/postgresql/data/jobs-test-big.bin';
-
-function kubectl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('kubectl', ['--context', 'sandbox-prod', ...args], { env: process.env, timeout: 120_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
-    ),
-  );
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000, seen: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${seen()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function scriptedHost(picks: RegExp[]): Host & { messages: string[] } {
-  const messages: string[] = [];
-  const left = [...picks];
-  return {
-    messages,
-    showInformationMessage: async (m) => (messages.push(m), undefined),
-    showWarningMessage: async (m) => (messages.push(m), undefined),
-    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
-    showQuickPick: async (items, options) => {
-      const pattern = left.shift();
-      const list = await items;
-      const item = list.find((i) => pattern?.test(i.label));
-      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
-      return item;
-    },
-    showInputBox: async () => PASSPHRASE,
-    withProgress: (options, task) => vscode.window.withProgress(options, task),
-  };
-}
 
 describe('the Jobs view', function () {
   this.timeout(300_000);
@@ -76,7 +35,7 @@ describe('the Jobs view', function () {
 
   it('lists a capture run through its command as succeeded with a duration, and opens its log naming the capture', async function () {
     const before = new Set(listed().map((j) => j.id));
-    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/]);
+    const host = scriptedHost({ picks: [/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     await vscode.commands.executeCommand('lifeboat.capture');
     const message = host.messages.find((m) => /^Snapshot [0-9a-f]{12} of sandbox-prod captured/.test(m));
@@ -104,7 +63,7 @@ describe('the Jobs view', function () {
 
   it('lists a verify of the repository', async function () {
     const before = new Set(listed().map((j) => j.id));
-    const host = scriptedHost([]);
+    const host = scriptedHost({ picks: [], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     await vscode.commands.executeCommand('lifeboat.verifyRepository');
     assert.ok(host.messages.some((m) => / is intact: /.test(m)), `messages: ${host.messages.join(' | ')}`);
@@ -127,7 +86,7 @@ describe('the Jobs view', function () {
 
     it('marks a capture cancelled through lifeboat.cancelJob as cancelled', async function () {
       const before = new Set(listed().map((j) => j.id));
-      const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^With volume data$/]);
+      const host = scriptedHost({ picks: [/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^With volume data$/], passphrase: PASSPHRASE });
       lifeboat.useHost(host);
       const capturing = vscode.commands.executeCommand('lifeboat.capture');
       const job = await until(
@@ -150,11 +109,11 @@ describe('the Jobs view', function () {
 
   it('marks a capture whose worker was killed as lost, naming the signal', async function () {
     const before = new Set(listed().map((j) => j.id));
-    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/]);
+    const host = scriptedHost({ picks: [/^sandbox-prod$/, /^A namespace…$/, /^billing$/, /^With volume data$/], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     const capturing = vscode.commands.executeCommand('lifeboat.capture');
-    const job = await until('the capture to start', () => listed().find((j) => !before.has(j.id) && j.kind === 'capture' && j.state === 'running'));
-    const pid = await until('the worker to run', () => lifeboat.worker.pid);
+    const job = await until('the capture to start', () => listed().find((j) => !before.has(j.id) && j.kind === 'capture' && j.state === 'running'), 60_000);
+    const pid = await until('the worker to run', () => lifeboat.worker.pid, 60_000);
     process.kill(pid, 'SIGKILL');
     await capturing;
     assert.equal(job.state, 'lost');

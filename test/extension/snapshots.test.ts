@@ -1,10 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import { parse } from 'yaml';
-import pkg from '../../package.json';
 import type { LifeboatExtension } from '../../src/extension/extension';
-import type { Host } from '../../src/extension/host';
+import { extensionId, kubectlBytes, scriptedHost } from './support';
 import type { SnapshotTreeNode } from '../../src/extension/views/snapshots';
 
 /**
@@ -13,40 +11,11 @@ import type { SnapshotTreeNode } from '../../src/extension/views/snapshots';
  * and volume files read back equal to what kubectl sees in the cluster.
  */
 
-const extensionId = `${pkg.publisher}.${pkg.name}`;
 // The same passphrase as the Clusters view's tests: both use the default repository of this editor.
 const PASSPHRASE = 'extension-test-passphrase-7311';
 
-function kubectl(args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    execFile('kubectl', ['--context', 'sandbox-prod', ...args], { env: process.env, timeout: 60_000, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr.toString() || err.message}`)) : resolve(stdout),
-    ),
-  );
-}
-
 async function kubectlJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await kubectl([...args, '-o', 'json'])).toString('utf8')) as T;
-}
-
-function scriptedHost(picks: RegExp[]): Host & { messages: string[] } {
-  const messages: string[] = [];
-  const left = [...picks];
-  return {
-    messages,
-    showInformationMessage: async (m) => (messages.push(m), undefined),
-    showWarningMessage: async (m) => (messages.push(m), undefined),
-    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
-    showQuickPick: async (items, options) => {
-      const pattern = left.shift();
-      const list = await items;
-      const item = list.find((i) => pattern?.test(i.label));
-      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
-      return item;
-    },
-    showInputBox: async () => PASSPHRASE,
-    withProgress: (options, task) => vscode.window.withProgress(options, task),
-  };
+  return JSON.parse((await kubectlBytes([...args, '-o', 'json'])).toString('utf8')) as T;
 }
 
 describe('the Snapshots view', function () {
@@ -61,7 +30,7 @@ describe('the Snapshots view', function () {
   before(async function () {
     if (!process.env.KUBECONFIG) this.skip();
     lifeboat = (await vscode.extensions.getExtension<LifeboatExtension>(extensionId)!.activate())!;
-    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^With volume data$/]);
+    const host = scriptedHost({ picks: [/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^With volume data$/], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     const listener = lifeboat.snapshots.provider.onDidChangeTreeData(() => (refreshed = true));
     try {
@@ -140,7 +109,7 @@ describe('the Snapshots view', function () {
     const snap = await snapshotNode();
     const uri = vscode.Uri.parse(`lifeboat-snap://${repoKey}/${snap.snapshot.id}/volumes/shop/data-db-0/pgdata/global/pg_control`);
     const got = Buffer.from(await vscode.workspace.fs.readFile(uri));
-    const expected = await kubectl(['exec', '-n', 'shop', 'db-0', '--', 'cat', '/var/lib/postgresql/data/pgdata/global/pg_control']);
+    const expected = await kubectlBytes(['exec', '-n', 'shop', 'db-0', '--', 'cat', '/var/lib/postgresql/data/pgdata/global/pg_control']);
     assert.equal(got.length, expected.length);
     assert.ok(got.equals(expected), 'pg_control differs from the claim\'s file');
     const listing = await vscode.workspace.fs.readDirectory(vscode.Uri.parse(`lifeboat-snap://${repoKey}/${snap.snapshot.id}/volumes/shop/data-db-0/pgdata`));
@@ -165,7 +134,7 @@ describe('the Snapshots view', function () {
 
   it('compares an object with the live one, which shows a change made after the capture', async function () {
     const db = await dbNode(await snapshotNode());
-    await kubectl(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe=after-capture', '--overwrite']);
+    await kubectlBytes(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe=after-capture', '--overwrite']);
     try {
       await vscode.commands.executeCommand('lifeboat.compareWithLive', db);
       const diff = activeDiff();
@@ -177,14 +146,14 @@ describe('the Snapshots view', function () {
       assert.equal(live.metadata.annotations['lifeboat.dev/compare-probe'], 'after-capture');
       assert.equal(snap.metadata.annotations?.['lifeboat.dev/compare-probe'], undefined);
     } finally {
-      await kubectl(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe-']);
+      await kubectlBytes(['annotate', 'statefulset', 'db', '-n', 'shop', 'lifeboat.dev/compare-probe-']);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     }
   });
 
   it('compares an object with the same object in another snapshot', async function () {
     const first = await snapshotNode();
-    const host = scriptedHost([/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^Objects only$/, /./]);
+    const host = scriptedHost({ picks: [/^sandbox-prod$/, /^A namespace…$/, /^shop$/, /^Objects only$/, /./], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     await vscode.commands.executeCommand('lifeboat.capture');
     const second = /^Snapshot ([0-9a-f]{12})/.exec(host.messages.find((m) => /^Snapshot [0-9a-f]{12} of sandbox-prod captured/.test(m)) ?? '')?.[1];
@@ -204,7 +173,7 @@ describe('the Snapshots view', function () {
   });
 
   it('verifies the repository and reports it intact', async function () {
-    const host = scriptedHost([]);
+    const host = scriptedHost({ picks: [], passphrase: PASSPHRASE });
     lifeboat.useHost(host);
     await vscode.commands.executeCommand('lifeboat.verifyRepository');
     assert.ok(host.messages.some((m) => / is intact: \d+ snapshots/.test(m)), `messages: ${host.messages.join(' | ')}`);

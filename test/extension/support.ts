@@ -1,0 +1,57 @@
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as vscode from 'vscode';
+import pkg from '../../package.json';
+import type { Host } from '../../src/extension/host';
+
+/** What the extension-host tests share: the extension's id, kubectl on the sandbox, waiting, scripted prompts. */
+
+export const extensionId = `${pkg.publisher}.${pkg.name}`;
+
+/** kubectl against sandbox-prod (KUBECONFIG comes from the test runner); stdout as bytes. */
+export function kubectlBytes(args: string[], timeoutMs = 120_000): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      'kubectl',
+      ['--context', 'sandbox-prod', ...args],
+      { env: process.env, timeout: timeoutMs, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr.toString() || err.message}`)) : resolve(stdout)),
+    ),
+  );
+}
+
+export async function kubectl(...args: string[]): Promise<string> {
+  return (await kubectlBytes(args)).toString('utf8');
+}
+
+/** Polls until the probe gives a value; the error names what was awaited and, when given, what was last seen. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, seen: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen() ? `; ${seen()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Answers quick picks by label in order and input boxes with the passphrase; keeps every message shown. */
+export function scriptedHost(answers: { picks: RegExp[]; passphrase: string }): Host & { messages: string[] } {
+  const messages: string[] = [];
+  const picks = [...answers.picks];
+  return {
+    messages,
+    showInformationMessage: async (m) => (messages.push(m), undefined),
+    showWarningMessage: async (m) => (messages.push(m), undefined),
+    showErrorMessage: async (m) => (messages.push(`error: ${m}`), undefined),
+    showQuickPick: async (items, options) => {
+      const pattern = picks.shift();
+      const list = await items;
+      const item = list.find((i) => pattern?.test(i.label));
+      assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
+      return item;
+    },
+    showInputBox: async () => answers.passphrase,
+    withProgress: (options, task) => vscode.window.withProgress(options, task),
+  };
+}
