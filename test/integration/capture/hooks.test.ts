@@ -3,18 +3,15 @@
  * the exec API: order, container choice, on-error, timeouts.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { captureVolumes } from '../../../src/engine/capture/volumes';
 import { HookFailedError } from '../../../src/engine/capture/hooks';
-import { openKubeClient } from '../../../src/engine/kube/client';
 import type { KubeClient } from '../../../src/engine/kube/types';
 import { openFile, Repository, SnapshotWriter } from '../../../src/engine/repo/api';
-import { LocalBackend } from '../../../src/engine/storage';
-import { startSandbox, type Cluster, type Sandbox } from '../../sandbox';
-import { boundClaim, captureLeftovers, ensureNamespace, kindsOf, runningPod, until, volumeTarget, type Kinds } from './volumeFixtures';
+import type { Cluster, Sandbox } from '../../sandbox';
+import { boundClaim, captureLeftovers, ensureNamespace, runningPod, until, volumeTarget, type Kinds, startVolumeTestBed } from './volumeFixtures';
 
 const CLUSTER = 'sandbox-prod';
 const NS = 'hooks';
@@ -35,13 +32,8 @@ describe('backup hooks around volume reads', function () {
   let repo: Repository;
 
   before(async () => {
-    sandbox = await startSandbox({ clusters: ['prod'] });
-    cluster = sandbox.clusters.get('prod')!;
-    kube = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod' });
-    kinds = await kindsOf(kube);
+    ({ sandbox, cluster, kube, kinds, work, repo } = await startVolumeTestBed('hooks'));
     await ensureNamespace(kube, kinds, NS);
-    work = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-hooks-test-'));
-    repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: 'hook test passphrase' });
   });
 
   after(async () => {

@@ -4,18 +4,15 @@
  * tar stream, and still stores the tree a full read would.
  */
 import { strict as assert } from 'node:assert';
-import { appendFile, chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { appendFile, chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { captureVolumes, type VolumeRead } from '../../../src/engine/capture/volumes';
-import { openKubeClient } from '../../../src/engine/kube/client';
 import type { KubeClient } from '../../../src/engine/kube/types';
 import { logTo, type LogRecord } from '../../../src/engine/log';
 import { readManifest, Repository, SnapshotWriter, type VolumeRoot } from '../../../src/engine/repo/api';
 import { decodeTree, walkTree, type TreeEntry } from '../../../src/engine/repo/tree';
-import { LocalBackend } from '../../../src/engine/storage';
-import { startSandbox, type Cluster, type Sandbox } from '../../sandbox';
-import { assertSameTree, hostTree, kindsOf, snapshotTree, volumeTarget, type Kinds } from './volumeFixtures';
+import type { Cluster, Sandbox } from '../../sandbox';
+import { assertSameTree, hostTree, snapshotTree, volumeTarget, type Kinds, startVolumeTestBed } from './volumeFixtures';
 
 const VOLUME = { namespace: 'shop', pvc: 'data-db-0' };
 
@@ -30,12 +27,7 @@ describe('incremental volume reads', function () {
   let dbDir: string;
 
   before(async () => {
-    sandbox = await startSandbox({ clusters: ['prod'] });
-    cluster = sandbox.clusters.get('prod')!;
-    kube = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod' });
-    kinds = await kindsOf(kube);
-    work = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-incremental-test-'));
-    repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: 'incremental test passphrase' });
+    ({ sandbox, cluster, kube, kinds, work, repo } = await startVolumeTestBed('incremental'));
     dbDir = (await cluster.claimDir('shop', 'data-db-0'))!;
   });
 

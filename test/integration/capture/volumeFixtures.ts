@@ -1,11 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readlink } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ApiResource, KObject, KubeClient } from '../../../src/engine/kube/types';
-import { listVolumeFiles, openFile, type Repository } from '../../../src/engine/repo/api';
+import { listVolumeFiles, openFile, Repository } from '../../../src/engine/repo/api';
+import { openKubeClient } from '../../../src/engine/kube/client';
+import { LocalBackend } from '../../../src/engine/storage/local';
+import { startSandbox, type Cluster, type Sandbox } from '../../sandbox';
 import type { VolumeTarget } from '../../../src/engine/capture/types';
 
 /** One entry of a volume as compared: type, permission bits, whole-second mtime, and content hash or link target. */
@@ -176,4 +180,24 @@ export async function captureLeftovers(kube: KubeClient, kinds: Kinds): Promise<
     for (const o of await kube.listAll(r, { labelSelector: selector })) out.push(`${r.kind} ${o.metadata.namespace}/${o.metadata.name}`);
   }
   return out;
+}
+
+/** A prod sandbox, an admin client on it, its served kinds, and an encrypted repository in a temp folder. */
+export interface VolumeTestBed {
+  sandbox: Sandbox;
+  cluster: Cluster;
+  kube: KubeClient;
+  kinds: Kinds;
+  work: string;
+  repo: Repository;
+}
+
+export async function startVolumeTestBed(name: string): Promise<VolumeTestBed> {
+  const sandbox = await startSandbox({ clusters: ['prod'] });
+  const cluster = sandbox.clusters.get('prod')!;
+  const kube = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod' });
+  const kinds = await kindsOf(kube);
+  const work = await mkdtemp(path.join(os.tmpdir(), `lifeboat-${name}-test-`));
+  const repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: `${name} test passphrase` });
+  return { sandbox, cluster, kube, kinds, work, repo };
 }

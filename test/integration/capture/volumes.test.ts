@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { captureVolumes } from '../../../src/engine/capture/volumes';
@@ -15,19 +15,18 @@ import { openKubeClient } from '../../../src/engine/kube/client';
 import type { KObject, KubeClient, WatchEventType } from '../../../src/engine/kube/types';
 import { CancelledError, type JobProgress } from '../../../src/engine/progress';
 import { readManifest, Repository, SnapshotWriter } from '../../../src/engine/repo/api';
-import { LocalBackend } from '../../../src/engine/storage';
-import { startSandbox, type Cluster, type Sandbox } from '../../sandbox';
+import type { Cluster, Sandbox } from '../../sandbox';
 import {
   assertSameTree,
   boundClaim,
   captureLeftovers,
   ensureNamespace,
   hostTree,
-  kindsOf,
   snapshotTree,
   until,
   volumeTarget,
   type Kinds,
+  startVolumeTestBed,
 } from './volumeFixtures';
 
 const CLUSTER = 'sandbox-prod';
@@ -59,12 +58,7 @@ describe('reading volumes during a capture', function () {
   let repo: Repository;
 
   before(async () => {
-    sandbox = await startSandbox({ clusters: ['prod'] });
-    cluster = sandbox.clusters.get('prod')!;
-    kube = await openKubeClient({ kubeconfig: sandbox.kubeconfigPath, context: 'sandbox-prod' });
-    kinds = await kindsOf(kube);
-    work = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-volumes-test-'));
-    repo = await Repository.init(new LocalBackend(path.join(work, 'repo')), { passphrase: 'volume test passphrase' });
+    ({ sandbox, cluster, kube, kinds, work, repo } = await startVolumeTestBed('volumes'));
   });
 
   after(async () => {
