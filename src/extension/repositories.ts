@@ -14,6 +14,9 @@ import { ResponseError } from 'vscode-jsonrpc';
 const SECRET_PREFIX = 'lifeboat.passphrase:';
 
 export class Repositories {
+  /** The passphrase the default repository last opened with, in this session. */
+  private defaultReady: string | undefined;
+
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly globalStorage: vscode.Uri,
@@ -52,6 +55,7 @@ export class Repositories {
   }
 
   async forget(location: string): Promise<void> {
+    this.defaultReady = undefined;
     await this.secrets.delete(SECRET_PREFIX + location);
   }
 
@@ -64,9 +68,12 @@ export class Repositories {
     let passphrase = await this.passphrase(repository.location);
     if (!passphrase) return undefined;
     if (repository.location !== defaultRepositoryLocation(this.globalStorage)) return { location: repository.location, passphrase };
+    // Once the default repository has opened with this passphrase, later jobs need not open it first.
+    if (this.defaultReady === passphrase) return { location: repository.location, passphrase };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.worker.runJob(RepositoryInitRequest, { repository: { location: repository.location, passphrase }, ifMissing: true }, 'Lifeboat: opening the local repository');
+        this.defaultReady = passphrase;
         return { location: repository.location, passphrase };
       } catch (err) {
         if (!(err instanceof ResponseError) || err.code !== ErrorCodes.passphrase || attempt > 0) throw err;

@@ -8,9 +8,10 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { repoRoot } from '../support/proc';
+import { freePort } from '../support/ports';
 
 interface Proc {
   pid: number;
@@ -42,17 +43,6 @@ function tree(root: number): Proc[] {
   const found = all.filter((p) => p.pid === root);
   for (let i = 0; i < found.length; i++) found.push(...all.filter((p) => p.ppid === found[i].pid));
   return found;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function portOpen(port: number): Promise<boolean> {

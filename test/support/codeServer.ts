@@ -10,11 +10,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { freePort } from './ports';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 
@@ -56,17 +56,6 @@ export function ensureCodeServer(): Promise<string> {
     });
   });
   return installed;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The last lines of a stream of text, for error messages. */

@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { createPki } from '../sandbox/pki';
+import { freePort } from './ports';
 
 /** PEM files of a TLS etcd: its CA, and a client certificate and key it accepts. */
 export interface EtcdTlsFiles {
@@ -53,17 +53,6 @@ function clientCertificate(caCertPem: string, caKeyPem: string): { cert: string;
   ]);
   cert.sign(caKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function healthy(endpoint: string, tls?: { ca: string; cert: string; key: string }): Promise<boolean> {
