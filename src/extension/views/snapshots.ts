@@ -4,6 +4,7 @@ import type { SnapshotFileEntry, SnapshotVolumeRef } from '../../protocol/worker
 import type { SnapshotBrowser } from '../snapshotBrowser';
 import { onSnapshotsChanged } from '../snapshotEvents';
 import { objectUri, volumeUri } from '../snapshotFs';
+import { formatBytes } from '../jobs';
 
 /**
  * The Snapshots view: configured repositories → clusters → days →
@@ -113,16 +114,6 @@ export type SnapshotTreeNode =
   | DataGroupNode
   | DataNode
   | SnapshotsMessageNode;
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 /** One phrase for a snapshot's scope: "shop", "tagged", "whole cluster". */
 export function describeScope(scope: Record<string, unknown>): string {
