@@ -500,3 +500,69 @@ export interface ClusterObjectResult {
 
 /** The live object of a context's cluster, as YAML: the other side of a comparison with a snapshot. */
 export const ClusterObjectRequest = new RequestType<ClusterObjectParams, ClusterObjectResult, void>('cluster/object');
+
+/**
+ * Restore. A plan never writes; an apply writes only to the context its
+ * `confirmContext` names (the worker refuses a request whose resolved target
+ * context differs: the user confirmed that one). Plans never carry Secret
+ * values. Progress comes as `job/progress` with phases "plan", "objects",
+ * "volumes", "hooks", "verify"; every write is also logged as it is done, so
+ * an interrupted restore says exactly what it wrote.
+ */
+export interface RestorePlanParams extends JobParams {
+  request: import('../engine/restore/types').RestoreRequest;
+  /** Include each item's live and dry-run YAML (`PlanItem.live`, `.desired`) for a side-by-side view. */
+  documents?: boolean;
+}
+
+export interface RestoreApplyParams extends JobParams {
+  request: import('../engine/restore/types').RestoreRequest;
+  /** The context the user confirmed; must equal the request's resolved target context. */
+  confirmContext: string;
+}
+
+export interface RestoreFileParams extends JobParams {
+  request: import('../engine/restore/types').RestoreFileRequest;
+}
+
+export interface RestoreProfilesParams {
+  /** The profiles folder (the `lifeboat.profilesFolder` setting resolved against the workspace). */
+  profilesDir?: string;
+}
+
+export interface RestoreProfileInfo {
+  name: string;
+  description?: string;
+  /** Absent for the built-in ones. */
+  file?: string;
+  builtIn: boolean;
+  /** Set when the file does not parse or validate: the message names the field. */
+  error?: string;
+}
+
+export interface RestoreProfilesResult {
+  /** Built-in first (dr, dev), then the folder's by name. */
+  profiles: RestoreProfileInfo[];
+}
+
+export interface RepositoryPruneParams extends JobParams {
+  /** Retention to apply first (forget snapshots it does not keep); absent: only unreferenced data is removed. */
+  policy?: import('../engine/repo/retention').RetentionPolicy;
+  /** Report what would be removed, remove nothing. */
+  dryRun?: boolean;
+}
+
+/** The restore plan against the live target: every object's action and diff, the volumes, warnings. */
+export const RestorePlanRequest = new RequestType<RestorePlanParams, import('../engine/restore/types').RestorePlan, void>('restore/plan');
+
+/** Plans, applies (objects in order, volume data through mover pods, post-restore hooks) and verifies by planning again. */
+export const RestoreApplyRequest = new RequestType<RestoreApplyParams, import('../engine/restore/types').RestoreResult, void>('restore/apply');
+
+/** Restores a file or directory of a snapshot's volume into a PVC or a local directory. */
+export const RestoreFileRequestType = new RequestType<RestoreFileParams, import('../engine/restore/types').RestoreFileResult, void>('restore/file');
+
+/** The restore profiles: built-in and those in the profiles folder. */
+export const RestoreProfilesRequest = new RequestType<RestoreProfilesParams, RestoreProfilesResult, void>('restore/profiles');
+
+/** Applies a retention policy (optional) and removes data no snapshot references, under the exclusive lock. */
+export const RepositoryPruneRequest = new RequestType<RepositoryPruneParams, import('../engine/repo/prune').PruneReport, void>('repository/prune');
