@@ -25,7 +25,7 @@ export interface SelectOptions {
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time; the first failure stops new work and is thrown. */
-async function inParallel<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
