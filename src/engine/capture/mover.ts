@@ -9,7 +9,8 @@ import { LIST_NAMES_COMMAND, LIST_STATS_COMMAND } from './incremental';
 
 /**
  * The mover: a short-lived pod that mounts a claim read-only at /data so
- * its files can be streamed out with `tar` over the exec API. Everything a
+ * its files can be streamed out with `tar` over the exec API, or (for a
+ * restore) read-write so an archive can be streamed in. Everything a
  * capture creates in the cluster (movers, and the clone claims and
  * VolumeSnapshots of ./volumeSnapshot) carries Lifeboat's labels and names
  * its holder process, with a heartbeat, so the next capture can tell a
@@ -30,6 +31,12 @@ export const VOLUME_ANNOTATION = 'lifeboat.dev/volume';
 
 export const CAPTURE_LABELS: Readonly<Record<string, string>> = { [MANAGED_BY_LABEL]: 'lifeboat', [MOVER_LABEL]: 'capture' };
 export const CAPTURE_SELECTOR = `${MANAGED_BY_LABEL}=lifeboat,${MOVER_LABEL}=capture`;
+/** Movers that write a snapshot's data back into a claim. */
+export const RESTORE_LABELS: Readonly<Record<string, string>> = { [MANAGED_BY_LABEL]: 'lifeboat', [MOVER_LABEL]: 'restore' };
+export const RESTORE_SELECTOR = `${MANAGED_BY_LABEL}=lifeboat,${MOVER_LABEL}=restore`;
+
+/** What a mover is for: 'read' (capture: the claim mounted read-only) or 'write' (restore: mounted read-write). */
+export type MoverMode = 'read' | 'write';
 
 export const HEARTBEAT_INTERVAL_MS = 20_000;
 /** A heartbeat older than this means nobody holds the object any more. */
@@ -82,10 +89,10 @@ export function holderAlive(holder: Holder): boolean {
   return started === undefined || Math.abs(started - holder.startSeconds) < 5;
 }
 
-/** Labels and annotations that mark an object as a capture's, held by this process. */
-export function captureMetadata(volume: { namespace: string; pvc: string }): { labels: Record<string, string>; annotations: Record<string, string> } {
+/** Labels and annotations that mark an object as a capture's (or, with mode 'write', a restore's), held by this process. */
+export function captureMetadata(volume: { namespace: string; pvc: string }, mode: MoverMode = 'read'): { labels: Record<string, string>; annotations: Record<string, string> } {
   return {
-    labels: { ...CAPTURE_LABELS },
+    labels: { ...(mode === 'write' ? RESTORE_LABELS : CAPTURE_LABELS) },
     annotations: { [HOLDER_ANNOTATION]: holderIdentity(), [HEARTBEAT_ANNOTATION]: new Date().toISOString(), [VOLUME_ANNOTATION]: `${volume.namespace}/${volume.pvc}` },
   };
 }
@@ -157,8 +164,10 @@ export interface MoverOptions {
   namespace: string;
   /** The claim to mount (the user's, or a clone of it). */
   claim: string;
-  /** The claim the capture is about, for labels and messages. */
+  /** The claim the capture (or restore) is about, for labels and messages. */
   volume: { namespace: string; pvc: string };
+  /** 'read' (default): the claim is mounted read-only; 'write': read-write, to restore into it. */
+  mode?: MoverMode;
   /** Node to run on (where a pod using the claim runs, so a ReadWriteOnce volume can be mounted); undefined: anywhere. */
   node?: string;
   image?: string;
@@ -170,8 +179,9 @@ export interface MoverOptions {
 }
 
 /** The mover pod's manifest. */
-export function moverPod(name: string, options: Pick<MoverOptions, 'namespace' | 'claim' | 'volume' | 'image'> & { nodeHostname?: string }): KObject {
-  const meta = captureMetadata(options.volume);
+export function moverPod(name: string, options: Pick<MoverOptions, 'namespace' | 'claim' | 'volume' | 'image' | 'mode'> & { nodeHostname?: string }): KObject {
+  const write = options.mode === 'write';
+  const meta = captureMetadata(options.volume, options.mode);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -195,19 +205,20 @@ export function moverPod(name: string, options: Pick<MoverOptions, 'namespace' |
           name: 'mover',
           image: options.image ?? DEFAULT_MOVER_IMAGE,
           command: ['sleep', String(MOVER_LIFETIME_SECONDS)],
-          volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: true }],
+          volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: !write }],
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '256Mi' } },
           // Root with no capability but reading past file permissions: volumes hold files of any owner.
+          // Writing back also needs to give files their owners (CHOWN) and set modes and times on them (FOWNER).
           securityContext: {
             privileged: false,
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
             runAsUser: 0,
-            capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
+            capabilities: { drop: ['ALL'], add: write ? ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] : ['DAC_OVERRIDE'] },
           },
         },
       ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: options.claim, readOnly: true } }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: options.claim, readOnly: !write } }],
     },
   };
 }
@@ -238,6 +249,13 @@ export interface Mover {
    * `exclude` ("./a/b" lines, see ./incremental) is given to tar on stdin as its `-X` list.
    */
   tar(out: Writable, stderr: Writable, signal: AbortSignal, exclude?: Buffer): Promise<ExecResult>;
+  /**
+   * Write movers: creates /data/DIR (segments of a path checked by the
+   * caller) and extracts the archive read from `input` into it with
+   * `tar -xpf -`, keeping owners and modes. The exit status is returned;
+   * a `mkdir` that fails is reported the same way, with its message on `stderr`.
+   */
+  extract(input: Readable, stderr: Writable, signal: AbortSignal, dir: string[]): Promise<ExecResult>;
   /** The raw listing of ./incremental: NUL-separated names, then their stat lines; an error says why there is none. */
   list(signal: AbortSignal): Promise<{ names: Buffer; stats: string } | { error: string }>;
   /** Bytes below /data (`du -sb`), or undefined when the image cannot say. */
@@ -293,7 +311,7 @@ async function nodeHostname(kube: KubeClient, node: string): Promise<string> {
 export async function startMover(kube: KubeClient, options: MoverOptions): Promise<Mover> {
   const log = options.log ?? silentLogger;
   const pods = await resourceOf(kube, 'v1', 'Pod');
-  const name = objectName('lifeboat-mover', options.claim);
+  const name = objectName(options.mode === 'write' ? 'lifeboat-restore' : 'lifeboat-mover', options.claim);
   const ns = options.namespace;
   const manifest = moverPod(name, { ...options, nodeHostname: options.node ? await nodeHostname(kube, options.node) : undefined });
   try {
@@ -312,6 +330,15 @@ export async function startMover(kube: KubeClient, options: MoverOptions): Promi
       exclude
         ? kube.exec(ns, name, ['sh', '-c', TAR_EXCLUDING_SCRIPT, 'sh', String(exclude.length)], { stdin: Readable.from([exclude]), stdout: out, stderr, signal })
         : kube.exec(ns, name, ['tar', '-cf', '-', '-C', MOUNT_PATH, '.'], { stdout: out, stderr, signal }),
+    async extract(input, stderr, signal, dir) {
+      if (options.mode !== 'write') throw new Error(`mover pod ${ns}/${name} mounts its volume read-only: it cannot extract`);
+      const target = [MOUNT_PATH, ...dir].join('/');
+      if (dir.length > 0) {
+        const made = await kube.exec(ns, name, ['mkdir', '-p', target], { stderr, signal });
+        if (made.exitCode !== 0) return made;
+      }
+      return kube.exec(ns, name, ['tar', '-xpf', '-', '-C', target], { stdin: input, stderr, signal });
+    },
     async list(signal) {
       const names = collect();
       const errors = collect(STDERR_KEEP);
@@ -440,11 +467,11 @@ export function leftoverReason(obj: KObject, now = Date.now(), thisHost = os.hos
 }
 
 /**
- * Removes what dead captures left behind: mover pods, clone claims and
- * VolumeSnapshots carrying Lifeboat's capture labels whose holder process
- * (on this host) is gone, or whose heartbeat stopped two minutes ago.
- * Objects without those labels are never touched. Errors are logged, not
- * thrown: a capture goes on without the sweep.
+ * Removes what dead captures and restores left behind: mover pods, clone
+ * claims and VolumeSnapshots carrying Lifeboat's capture or restore labels
+ * whose holder process (on this host) is gone, or whose heartbeat stopped
+ * two minutes ago. Objects without those labels are never touched. Errors
+ * are logged, not thrown: a capture goes on without the sweep.
  */
 export async function sweepMovers(kube: KubeClient, options: { log?: Logger; signal?: AbortSignal } = {}): Promise<{ removed: string[] }> {
   const log = options.log ?? silentLogger;
@@ -454,29 +481,41 @@ export async function sweepMovers(kube: KubeClient, options: { log?: Logger; sig
     ['v1', 'PersistentVolumeClaim'],
     ['snapshot.storage.k8s.io/v1', 'VolumeSnapshot'],
   ];
+  const purposes: Array<[selector: string, what: string]> = [
+    [CAPTURE_SELECTOR, 'capture'],
+    [RESTORE_SELECTOR, 'restore'],
+  ];
   for (const [apiVersion, kind] of kinds) {
     let resource: ApiResource | undefined;
-    let items: KObject[];
     try {
       resource = await kube.resourceFor(apiVersion, kind, { signal: options.signal });
-      if (!resource) continue;
-      items = await kube.listAll(resource, { labelSelector: CAPTURE_SELECTOR, signal: options.signal });
     } catch (err) {
       if (options.signal?.aborted) throw new CancelledError();
-      log.log('debug', `leftover ${kind}s of earlier captures not looked for: ${(err as Error).message}`);
+      log.log('debug', `leftover ${kind}s of earlier captures and restores not looked for: ${(err as Error).message}`);
       continue;
     }
-    for (const obj of items) {
-      if (obj.metadata.labels?.[MANAGED_BY_LABEL] !== 'lifeboat' || obj.metadata.labels?.[MOVER_LABEL] !== 'capture') continue;
-      const why = leftoverReason(obj);
-      if (!why) continue;
-      const label = `${kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (!resource) continue;
+    for (const [selector, what] of purposes) {
+      let items: KObject[];
       try {
-        await kube.delete(resource, obj.metadata.name, obj.metadata.namespace, kind === 'Pod' ? { gracePeriodSeconds: 0 } : {});
-        removed.push(label);
-        log.log('info', `removed ${label} left by an earlier capture: ${why}`);
+        items = await kube.listAll(resource, { labelSelector: selector, signal: options.signal });
       } catch (err) {
-        log.log('warn', `${label} was left by an earlier capture (${why}) but could not be removed: ${(err as Error).message}`);
+        if (options.signal?.aborted) throw new CancelledError();
+        log.log('debug', `leftover ${kind}s of earlier ${what}s not looked for: ${(err as Error).message}`);
+        continue;
+      }
+      for (const obj of items) {
+        if (obj.metadata.labels?.[MANAGED_BY_LABEL] !== 'lifeboat' || obj.metadata.labels?.[MOVER_LABEL] !== what) continue;
+        const why = leftoverReason(obj);
+        if (!why) continue;
+        const label = `${kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+        try {
+          await kube.delete(resource, obj.metadata.name, obj.metadata.namespace, kind === 'Pod' ? { gracePeriodSeconds: 0 } : {});
+          removed.push(label);
+          log.log('info', `removed ${label} left by an earlier ${what}: ${why}`);
+        } catch (err) {
+          log.log('warn', `${label} was left by an earlier ${what} (${why}) but could not be removed: ${(err as Error).message}`);
+        }
       }
     }
   }

@@ -19,7 +19,10 @@ export {
   readManifest,
   readResource,
   resolveSnapshotId,
+  volumeRoot,
   volumeTarStream,
+  TAR_RECORD,
+  type VolumeTarOptions,
   type VolumeFile,
   type VolumeRef,
 } from './snapshotReader';

@@ -160,7 +160,8 @@ export function treeLoader(repo: Repository): { loadTree(id: string): Promise<Tr
   return { loadTree: async (id) => decodeTree(await repo.loadBlob(id), id) };
 }
 
-async function volumeRoot(repo: Repository, snapshotId: string, volume: VolumeRef): Promise<{ manifest: SnapshotManifest; root: VolumeRoot }> {
+/** A snapshot's manifest and the root record of one of its volumes; SnapshotNotFoundError naming what it has when absent. */
+export async function volumeRoot(repo: Repository, snapshotId: string, volume: VolumeRef): Promise<{ manifest: SnapshotManifest; root: VolumeRoot }> {
   const manifest = await readManifest(repo, await resolveSnapshotId(repo, snapshotId));
   const root = manifest.volumes.find((v) => v.namespace === volume.namespace && v.pvc === volume.pvc);
   if (!root) {
@@ -242,18 +243,47 @@ function tarFields(e: TreeEntry, type: TarEntry['type'], size: number, linkTarge
   return f;
 }
 
+/** Bytes of a tar record: GNU tar reads a pipe a record at a time and waits for the whole of the last one. */
+export const TAR_RECORD = 10240;
+
+export interface VolumeTarOptions {
+  /**
+   * Called with each directory's entries (and its volume path, "" for the
+   * volume root) when the directory is read, before any of them is put into
+   * the archive; throwing stops the archive there.
+   */
+  checkDir?: (entries: TreeEntry[], dir: string) => void;
+  /** Called as each entry goes into the archive (hard links carrying content come as their target's file entry). */
+  onEntry?: (entry: TreeEntry, archivePath: string) => void;
+  /** The archive name of a single file (subPath naming a file) instead of its own name. */
+  fileName?: string;
+}
+
 /**
  * Re-creates a tar archive of a volume, or of one directory (or file) in it,
  * with paths relative to that directory. Hard links whose partner lies
  * outside the subtree, or comes later in the archive, carry the content
  * themselves so every link in the archive points backwards, as tar needs.
+ * The archive ends padded to a whole tar record.
  */
-export function volumeTarStream(repo: Repository, snapshotId: string, volume: VolumeRef, subPath?: string): Readable {
+export function volumeTarStream(repo: Repository, snapshotId: string, volume: VolumeRef, subPath?: string, options: VolumeTarOptions = {}): Readable {
   async function* generate(): AsyncGenerator<Buffer> {
     const { root } = await volumeRoot(repo, snapshotId, volume);
     const base = volumePathSegments(subPath ?? '/');
-    const loader = treeLoader(repo);
-    const top = await lookupPath(loader, root.tree, root.root, base);
+    const plain = treeLoader(repo);
+    // Volume path of each directory whose listing is read next, for checkDir.
+    const dirPaths = new Map<string, string>();
+    const check = options.checkDir;
+    const loader = check
+      ? {
+          loadTree: async (id: string): Promise<Tree> => {
+            const tree = await plain.loadTree(id);
+            check(tree.entries, dirPaths.get(id) ?? '');
+            return tree;
+          },
+        }
+      : plain;
+    const top = await lookupPath(plain, root.tree, root.root, base);
     if (!top) throw new SnapshotNotFoundError(`volume ${volume.namespace}/${volume.pvc} has no /${base.join('/')}`);
     const prefix = base.join('/');
     // Volume path of a file → archive path where its content was written.
@@ -264,6 +294,7 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
     async function* file(e: TreeEntry, archivePath: string, volPath: string): AsyncGenerator<Buffer> {
       const link = carried.get(volPath);
       if (link !== undefined) {
+        options.onEntry?.({ ...e, type: 'hardlink', size: 0 }, archivePath);
         yield tarHeader({ path: archivePath, ...tarFields(e, 'hardlink', 0, link) }, archivePath);
         return;
       }
@@ -271,6 +302,7 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
       written.set(volPath, archivePath);
     }
     async function* content(e: TreeEntry, archivePath: string): AsyncGenerator<Buffer> {
+      options.onEntry?.(e, archivePath);
       yield tarHeader({ path: archivePath, ...tarFields(e, 'file', e.size) }, archivePath);
       let n = 0;
       for await (const c of repo.loadStream(e.chunks ?? [])) {
@@ -283,22 +315,26 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
     async function* one(e: TreeEntry, archivePath: string, volPath: string): AsyncGenerator<Buffer> {
       switch (e.type) {
         case 'dir':
+          if (e.subtree) dirPaths.set(e.subtree, volPath);
+          options.onEntry?.(e, archivePath);
           yield tarHeader({ path: archivePath, ...tarFields(e, 'dir', 0) }, archivePath);
           break;
         case 'file':
           yield* file(e, archivePath, volPath);
           break;
         case 'symlink':
+          options.onEntry?.(e, archivePath);
           yield tarHeader({ path: archivePath, ...tarFields(e, 'symlink', 0, e.target ?? '') }, archivePath);
           break;
         case 'hardlink': {
           const target = e.target ?? '';
           const already = written.get(target) ?? carried.get(target);
           if (already !== undefined) {
+            options.onEntry?.(e, archivePath);
             yield tarHeader({ path: archivePath, ...tarFields(e, 'hardlink', 0, already) }, archivePath);
             break;
           }
-          const targetEntry = await lookupPath(loader, root.tree, root.root, volumePathSegments(target));
+          const targetEntry = await lookupPath(plain, root.tree, root.root, volumePathSegments(target));
           if (targetEntry?.type !== 'file') throw new Error(`hard link /${volPath} points at /${target}, which is not a file in the snapshot`);
           yield* content(targetEntry, archivePath);
           carried.set(target, archivePath);
@@ -307,16 +343,24 @@ export function volumeTarStream(repo: Repository, snapshotId: string, volume: Vo
       }
     }
 
+    let size = 0;
+    const counted = async function* (parts: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+      for await (const b of parts) {
+        size += b.length;
+        yield b;
+      }
+    };
     if (top.type === 'dir' && top.subtree) {
-      yield tarHeader({ path: '.', ...tarFields(top, 'dir', 0) }, '.');
+      yield* counted(one(top, '.', prefix));
       for await (const { path: rel, entry } of walkTree(loader, top.subtree)) {
-        yield* one(entry, rel, prefix ? `${prefix}/${rel}` : rel);
+        yield* counted(one(entry, rel, prefix ? `${prefix}/${rel}` : rel));
       }
     } else {
-      const name = base[base.length - 1] ?? '';
-      yield* one(top, name, prefix);
+      const name = options.fileName ?? base[base.length - 1] ?? '';
+      yield* counted(one(top, name, prefix));
     }
-    yield tarEnd();
+    const end = tarEnd();
+    yield Buffer.concat([end, Buffer.alloc((TAR_RECORD - ((size + end.length) % TAR_RECORD)) % TAR_RECORD)]);
   }
   return Readable.from(generate(), { objectMode: false, highWaterMark: 1 << 16 });
 }
