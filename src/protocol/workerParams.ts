@@ -1,4 +1,7 @@
+import { isAbsolute } from 'node:path';
 import type { CaptureRequest, CaptureScope, EtcdTarget } from '../engine/capture/types';
+import type { RetentionPolicy } from '../engine/repo/retention';
+import type { ExistingPolicy, RestoreFileRequest, RestoreRequest, RestoreSelection } from '../engine/restore/types';
 import {
   defined,
   InvalidParamsError,
@@ -23,8 +26,13 @@ import type {
   InitializeParams,
   JobParams,
   RepositoryInitParams,
+  RepositoryPruneParams,
   RepositoryRef,
   RepositoryVerifyParams,
+  RestoreApplyParams,
+  RestoreFileParams,
+  RestorePlanParams,
+  RestoreProfilesParams,
   S3Settings,
   SnapshotObjectRef,
   SnapshotsContentsParams,
@@ -246,11 +254,12 @@ function volumeRef(value: unknown, path: string): SnapshotVolumeRef {
   return { namespace: objectName(v, 'namespace', path), pvc: objectName(v, 'pvc', path) };
 }
 
-function volumePath(parent: Fields, key: string): string {
-  const p = string(parent, key, '', { max: 4096 });
-  if (!p.startsWith('/')) throw new InvalidParamsError(key, 'must be a path inside the volume starting with "/"');
-  if (p.includes('\0')) throw new InvalidParamsError(key, 'must not hold a NUL character');
-  if (p.split('/').some((seg) => seg === '..')) throw new InvalidParamsError(key, 'must not hold ".." segments');
+function volumePath(parent: Fields, key: string, path = ''): string {
+  const p = string(parent, key, path, { max: 4096 });
+  const at = path ? `${path}.${key}` : key;
+  if (!p.startsWith('/')) throw new InvalidParamsError(at, 'must be a path inside the volume starting with "/"');
+  if (p.includes('\0')) throw new InvalidParamsError(at, 'must not hold a NUL character');
+  if (p.split('/').some((seg) => seg === '..')) throw new InvalidParamsError(at, 'must not hold ".." segments');
   return p;
 }
 
@@ -292,4 +301,182 @@ export function validateClusterObjectParams(value: unknown): ClusterObjectParams
   const p = object(value, '', ['kubeconfig', 'context', 'object']);
   if (p.object === undefined) throw new InvalidParamsError('object', 'is required');
   return { ...contextParams(p), object: snapshotObjectRef(p.object, 'object') };
+}
+
+// Restore and prune.
+
+function optionalEnum<T extends string>(parent: Fields, key: string, path: string, allowed: readonly T[]): T | undefined {
+  const v = optionalString(parent, key, path, { max: 64 });
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new InvalidParamsError(path ? `${path}.${key}` : key, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function restoreSelection(value: unknown, path: string): RestoreSelection {
+  const s = object(value, path, [
+    'namespaces',
+    'excludeNamespaces',
+    'includeKinds',
+    'excludeKinds',
+    'names',
+    'selector',
+    'object',
+    'pvc',
+    'clusterResources',
+    'volumes',
+  ]);
+  let target: RestoreSelection['object'];
+  if (s.object !== undefined) {
+    const at = `${path}.object`;
+    const o = object(s.object, at, ['group', 'kind', 'namespace', 'name']);
+    const group = optionalString(o, 'group', at, { nonEmpty: false, max: 253 });
+    if (group !== undefined && !GROUP_RE.test(group)) throw new InvalidParamsError(`${at}.group`, 'must be an API group ("" for the core group)');
+    // Kinds as capture takes them: "Deployment", "deployments", "deploy".
+    const kind = string(o, 'kind', at, { max: 63 });
+    if (!KIND_RE.test(kind)) throw new InvalidParamsError(`${at}.kind`, 'must be a kind such as Deployment');
+    const name = string(o, 'name', at, { max: 253 });
+    if (!ANY_NAME_RE.test(name)) throw new InvalidParamsError(`${at}.name`, 'must be an object name (no "/")');
+    target = defined({ group, kind, namespace: o.namespace === undefined ? undefined : objectName(o, 'namespace', at), name });
+  }
+  let pvc: RestoreSelection['pvc'];
+  if (s.pvc !== undefined) {
+    const p = object(s.pvc, `${path}.pvc`, ['namespace', 'name']);
+    pvc = { namespace: objectName(p, 'namespace', `${path}.pvc`), name: objectName(p, 'name', `${path}.pvc`) };
+  }
+  if (target && pvc) throw new InvalidParamsError(`${path}.pvc`, 'object and pvc exclude each other');
+  return defined<RestoreSelection>({
+    namespaces: optionalStringList(s, 'namespaces', path),
+    excludeNamespaces: optionalStringList(s, 'excludeNamespaces', path),
+    includeKinds: optionalStringList(s, 'includeKinds', path),
+    excludeKinds: optionalStringList(s, 'excludeKinds', path),
+    names: optionalStringList(s, 'names', path),
+    selector: optionalString(s, 'selector', path, { nonEmpty: false }),
+    object: target,
+    pvc,
+    clusterResources: optionalEnum(s, 'clusterResources', path, ['related', 'all', 'none'] as const),
+    volumes: optionalBoolean(s, 'volumes', path),
+  });
+}
+
+function namespaceMapping(value: unknown, path: string): Record<string, string> {
+  // Every key is allowed: each is a source namespace, checked below.
+  const m = object(value, path, Object.keys(value && typeof value === 'object' ? value : {}));
+  const entries = Object.keys(m);
+  if (entries.length > 1000) throw new InvalidParamsError(path, 'has more than 1000 entries');
+  const out: Record<string, string> = {};
+  for (const source of entries) {
+    if (!OBJECT_NAME_RE.test(source)) throw new InvalidParamsError(`${path}.${source}`, 'the source must be a namespace name');
+    out[source] = objectName(m, source, path);
+  }
+  return out;
+}
+
+function productionPattern(parent: Fields, path: string): string | undefined {
+  const pattern = optionalString(parent, 'productionPattern', path, { max: 1024 });
+  if (pattern === undefined) return undefined;
+  try {
+    new RegExp(pattern);
+  } catch {
+    throw new InvalidParamsError(`${path}.productionPattern`, 'must be a regular expression');
+  }
+  return pattern;
+}
+
+function restoreRequest(value: unknown, path: string): RestoreRequest {
+  const r = object(value, path, [
+    'snapshot',
+    'kubeconfig',
+    'context',
+    'selection',
+    'profile',
+    'profilesDir',
+    'namespaceMapping',
+    'existing',
+    'moverImage',
+    'parallelism',
+    'productionPattern',
+  ]);
+  return defined<RestoreRequest>({
+    snapshot: string(r, 'snapshot', path, { max: 128 }),
+    kubeconfig: optionalString(r, 'kubeconfig', path),
+    context: optionalString(r, 'context', path, { max: 253 }),
+    selection: r.selection === undefined ? undefined : restoreSelection(r.selection, `${path}.selection`),
+    profile: optionalString(r, 'profile', path),
+    profilesDir: optionalString(r, 'profilesDir', path),
+    namespaceMapping: r.namespaceMapping === undefined ? undefined : namespaceMapping(r.namespaceMapping, `${path}.namespaceMapping`),
+    existing: optionalEnum<ExistingPolicy>(r, 'existing', path, ['skip', 'update', 'recreate']),
+    moverImage: optionalString(r, 'moverImage', path, { max: 512 }),
+    parallelism: optionalInteger(r, 'parallelism', path, { min: 1, max: 64 }),
+    productionPattern: productionPattern(r, path),
+  });
+}
+
+export function validateRestorePlanParams(value: unknown): RestorePlanParams {
+  const p = object(value, '', ['jobId', 'repository', 'request', 'documents']);
+  if (p.request === undefined) throw new InvalidParamsError('request', 'is required');
+  return defined({ ...jobParams(p), request: restoreRequest(p.request, 'request'), documents: optionalBoolean(p, 'documents', '') });
+}
+
+export function validateRestoreApplyParams(value: unknown): RestoreApplyParams {
+  const p = object(value, '', ['jobId', 'repository', 'request', 'confirmContext']);
+  if (p.request === undefined) throw new InvalidParamsError('request', 'is required');
+  return { ...jobParams(p), request: restoreRequest(p.request, 'request'), confirmContext: string(p, 'confirmContext', '', { max: 253 }) };
+}
+
+function restoreFileTarget(value: unknown, path: string): RestoreFileRequest['to'] {
+  const kind = (value && typeof value === 'object' && !Array.isArray(value) ? (value as Fields).kind : undefined) as unknown;
+  if (kind === 'dir') {
+    const t = object(value, path, ['kind', 'directory']);
+    const directory = string(t, 'directory', path);
+    if (!isAbsolute(directory)) throw new InvalidParamsError(`${path}.directory`, 'must be an absolute path');
+    return { kind, directory };
+  }
+  if (kind === 'pvc') {
+    const t = object(value, path, ['kind', 'kubeconfig', 'context', 'namespace', 'pvc', 'targetPath']);
+    return defined({
+      kind,
+      kubeconfig: optionalString(t, 'kubeconfig', path),
+      context: optionalString(t, 'context', path, { max: 253 }),
+      namespace: objectName(t, 'namespace', path),
+      pvc: objectName(t, 'pvc', path),
+      targetPath: t.targetPath === undefined ? undefined : volumePath(t, 'targetPath', path),
+    });
+  }
+  object(value, path, ['kind', 'directory', 'kubeconfig', 'context', 'namespace', 'pvc', 'targetPath']);
+  throw new InvalidParamsError(`${path}.kind`, 'must be "dir" or "pvc"');
+}
+
+export function validateRestoreFileParams(value: unknown): RestoreFileParams {
+  const p = object(value, '', ['jobId', 'repository', 'request']);
+  if (p.request === undefined) throw new InvalidParamsError('request', 'is required');
+  const r = object(p.request, 'request', ['snapshot', 'volume', 'path', 'to', 'moverImage']);
+  if (r.volume === undefined) throw new InvalidParamsError('request.volume', 'is required');
+  if (r.to === undefined) throw new InvalidParamsError('request.to', 'is required');
+  return {
+    ...jobParams(p),
+    request: defined<RestoreFileRequest>({
+      snapshot: string(r, 'snapshot', 'request', { max: 128 }),
+      volume: volumeRef(r.volume, 'request.volume'),
+      path: volumePath(r, 'path', 'request'),
+      to: restoreFileTarget(r.to, 'request.to'),
+      moverImage: optionalString(r, 'moverImage', 'request', { max: 512 }),
+    }),
+  };
+}
+
+export function validateRestoreProfilesParams(value: unknown): RestoreProfilesParams {
+  const p = object(value ?? {}, '', ['profilesDir']);
+  return defined({ profilesDir: optionalString(p, 'profilesDir', '') });
+}
+
+const RETENTION_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+
+export function validateRepositoryPruneParams(value: unknown): RepositoryPruneParams {
+  const p = object(value, '', ['jobId', 'repository', 'policy', 'dryRun']);
+  let policy: RetentionPolicy | undefined;
+  if (p.policy !== undefined) {
+    const r = object(p.policy, 'policy', RETENTION_RULES);
+    policy = defined(Object.fromEntries(RETENTION_RULES.map((k) => [k, optionalInteger(r, k, 'policy', { min: 0, max: 1_000_000 })])) as RetentionPolicy);
+  }
+  return defined({ ...jobParams(p), policy, dryRun: optionalBoolean(p, 'dryRun', '') });
 }
