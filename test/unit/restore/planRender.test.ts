@@ -62,14 +62,14 @@ describe('plan rendering', function () {
   it('colours rows by action only on a terminal', function () {
     assert.ok(!renderPlanTable(plan()).includes('\x1b['));
     const coloured = renderPlanTable(plan(), { color: true });
-    assert.match(coloured, /\x1b\[32mcreate/);
-    assert.match(coloured, /\x1b\[31mconflict/);
+    assert.ok(coloured.includes('\x1b[32mcreate'));
+    assert.ok(coloured.includes('\x1b[31mconflict'));
   });
 
   it('shows the diff of each changing item under a header, the server message of refused ones, and leaves out unchanged ones', function () {
     const text = renderPlanDiff(plan());
     assert.match(text, /^=== create Namespace shop-dev\n\+apiVersion: v1\n\+kind: Namespace$/m);
-    assert.match(text, /^=== update Secret shop-dev\/db-credentials\n@@ -1,3 \+1,3 @@\n data:\n-  password: <redacted: changed>/m);
+    assert.match(text, /^=== update Secret shop-dev\/db-credentials\n@@ -1,3 \+1,3 @@\n data:\n- {2}password: <redacted: changed>/m);
     assert.match(text, /^=== conflict StatefulSet shop-dev\/db\n# spec.volumeClaimTemplates is immutable$/m);
     assert.ok(!text.includes('web-config'));
     assert.ok(!text.includes('\x1b['));
