@@ -59,7 +59,7 @@ describe('sandbox fidelity: the API answers a restore relies on', function () {
     assert.equal(out.spec.type, 'ClusterIP', 'defaults applied');
     assert.equal(out.spec.ports[0].targetPort, 80);
     assert.equal(out.spec.ports[0].protocol, 'TCP');
-    assert.deepEqual(out.metadata.managedFields.map((f: any) => [f.manager, f.operation]), [['lifeboat-restore', 'Apply']]);
+    assert.deepEqual((out.metadata.managedFields as Array<{ manager: string; operation: string }>).map((f) => [f.manager, f.operation]), [['lifeboat-restore', 'Apply']]);
     assert.equal(await admin.get(r.svc, 'web', 'target'), undefined, 'nothing stored');
   });
 
