@@ -1,11 +1,17 @@
 import * as vscode from 'vscode';
 import { captureCommand } from './commands/capture';
+import { pruneCommand } from './commands/prune';
+import { addRepositoryCommand } from './commands/repository';
+import { RestoreFeature } from './commands/restore';
+import { restoreFileCommand } from './commands/restoreFile';
 import { registerSnapshots, type SnapshotsFeature } from './commands/snapshots';
 import { tagCommand } from './commands/tag';
 import { editorHost, type Host } from './host';
+import { SnapshotOverviewPanel } from './panels/overview';
 import { Repositories } from './repositories';
 import { ClustersProvider, type ClusterNode } from './views/clusters';
 import { registerJobs, type JobsFeature } from './views/jobs';
+import type { SnapshotTreeNode } from './views/snapshots';
 import { WorkerClient } from './workerClient';
 
 /**
@@ -20,6 +26,10 @@ export interface LifeboatExtension {
   clusters: ClustersProvider;
   snapshots: SnapshotsFeature;
   jobs: JobsFeature;
+  /** The restore plan panels and commands. */
+  restore: RestoreFeature;
+  /** Overview panels opened this session (the newest last). */
+  overviews: SnapshotOverviewPanel[];
   /** Answers prompts and receives messages instead of the editor's window (undefined: the editor again). */
   useHost(host: Host | undefined): void;
 }
@@ -38,6 +48,8 @@ export function activate(context: vscode.ExtensionContext): LifeboatExtension {
     showQuickPick: (items, options) => current.showQuickPick(items, options),
     showInputBox: (options) => current.showInputBox(options),
     withProgress: (options, task) => current.withProgress(options, task),
+    confirm: (message, detail, action) => current.confirm(message, detail, action),
+    showOpenDialog: (options) => current.showOpenDialog(options),
   };
   const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, host, output);
   const clusters = new ClustersProvider(worker);
@@ -58,11 +70,34 @@ export function activate(context: vscode.ExtensionContext): LifeboatExtension {
   );
   const snapshots = registerSnapshots(context, worker, host, repositories);
   const jobs = registerJobs(context, worker, host);
+  const { browser } = snapshots;
+  const restore = new RestoreFeature({ extensionUri: context.extensionUri, worker, host, browser, output });
+  const overviews: SnapshotOverviewPanel[] = [];
+  context.subscriptions.push(restore);
+  const node = (item: unknown): SnapshotTreeNode | undefined => item as SnapshotTreeNode | undefined;
+  register('lifeboat.showRestorePlan', (item) => restore.showPlan(node(item)));
+  register('lifeboat.restore', (item) => restore.restore(node(item)));
+  register('lifeboat.restoreFile', (item) => restoreFileCommand(worker, host, browser, node(item)));
+  register('lifeboat.prune', (item) => pruneCommand(worker, host, browser, node(item)));
+  register('lifeboat.addRepository', () => addRepositoryCommand(worker, host, repositories, context.globalStorageUri));
+  register('lifeboat.showSnapshotOverview', async (item) => {
+    const n = node(item);
+    if (n?.type !== 'snapshot') {
+      void host.showInformationMessage('Show Snapshot Overview works on a snapshot in the Snapshots view.');
+      return undefined;
+    }
+    const panel = SnapshotOverviewPanel.open(context.extensionUri, browser, output, n.key, n.snapshot.id);
+    overviews.push(panel);
+    context.subscriptions.push(panel);
+    return panel;
+  });
   return {
     worker,
     clusters,
     snapshots,
     jobs,
+    restore,
+    overviews,
     useHost: (h) => {
       current = h ?? editorHost;
     },

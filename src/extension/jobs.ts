@@ -56,13 +56,17 @@ export function jobKind(method: string): string {
     'snapshots/delete': 'delete',
     'snapshots/list': 'list',
     'snapshots/show': 'show',
+    'restore/plan': 'plan',
+    'restore/apply': 'restore',
+    'restore/file': 'restore file',
+    'repository/prune': 'prune',
   };
   return kinds[method] ?? method.split('/').pop() ?? method;
 }
 
 interface JobRequestShape {
   repository?: { location?: string };
-  request?: { context?: string; scope?: { namespaces?: string[] } };
+  request?: { context?: string; scope?: { namespaces?: string[] }; snapshot?: string; to?: { kind?: string; context?: string; namespace?: string; pvc?: string; directory?: string } };
   snapshot?: string;
 }
 
@@ -82,6 +86,15 @@ export function jobTarget(method: string, params: unknown): { target: string; sh
     const namespaces = p.request.scope?.namespaces ?? [];
     if (namespaces.length === 0) return { target: context, short: context };
     return { target: `${context}/${namespaces.join(',')}`, short: namespaces.join(',') };
+  }
+  if ((method === 'restore/plan' || method === 'restore/apply') && p.request) {
+    const context = p.request.context ?? 'current context';
+    return { target: `${(p.request.snapshot ?? '').slice(0, 12)} → ${context}`, short: context };
+  }
+  if (method === 'restore/file' && p.request?.to) {
+    const to = p.request.to;
+    const where = to.kind === 'dir' ? (to.directory ?? '') : `${to.context ?? 'current context'}/${to.namespace}/${to.pvc}`;
+    return { target: `${(p.request.snapshot ?? '').slice(0, 12)} → ${where}`, short: to.kind === 'dir' ? lastSegment(where) : (to.pvc ?? '') };
   }
   const location = p.repository?.location ?? '';
   const snapshot = p.snapshot ? ` ${p.snapshot.slice(0, 12)}` : '';

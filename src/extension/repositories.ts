@@ -12,6 +12,7 @@ import { ResponseError } from 'vscode-jsonrpc';
  */
 
 const SECRET_PREFIX = 'lifeboat.passphrase:';
+const S3_SECRET_PREFIX = 'lifeboat.s3-secret:';
 
 export class Repositories {
   /** The passphrase the default repository last opened with, in this session. */
@@ -54,6 +55,19 @@ export class Repositories {
     return given;
   }
 
+  /** Keeps an S3 repository's secret access key in SecretStorage. */
+  async storeS3Secret(location: string, secretAccessKey: string): Promise<void> {
+    await this.secrets.store(S3_SECRET_PREFIX + location, secretAccessKey);
+  }
+
+  /** The S3 settings a job needs: the setting's endpoint, region and key id with the stored secret key. */
+  private async s3Of(repository: RepositorySetting): Promise<RepositoryRef['s3']> {
+    if (!repository.location.startsWith('s3://')) return undefined;
+    const secretAccessKey = await this.secrets.get(S3_SECRET_PREFIX + repository.location);
+    const s3 = { ...repository.s3, ...(secretAccessKey ? { secretAccessKey } : {}) };
+    return Object.keys(s3).length ? s3 : undefined;
+  }
+
   async forget(location: string): Promise<void> {
     this.defaultReady = undefined;
     await this.secrets.delete(SECRET_PREFIX + location);
@@ -67,7 +81,10 @@ export class Repositories {
   async ref(repository: RepositorySetting): Promise<RepositoryRef | undefined> {
     let passphrase = await this.passphrase(repository.location);
     if (!passphrase) return undefined;
-    if (repository.location !== defaultRepositoryLocation(this.globalStorage)) return { location: repository.location, passphrase };
+    if (repository.location !== defaultRepositoryLocation(this.globalStorage)) {
+      const s3 = await this.s3Of(repository);
+      return { location: repository.location, passphrase, ...(s3 ? { s3 } : {}) };
+    }
     // Once the default repository has opened with this passphrase, later jobs need not open it first.
     if (this.defaultReady === passphrase) return { location: repository.location, passphrase };
     for (let attempt = 0; ; attempt++) {

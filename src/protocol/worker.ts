@@ -538,6 +538,8 @@ export interface RestoreProfileInfo {
   builtIn: boolean;
   /** Set when the file does not parse or validate: the message names the field. */
   error?: string;
+  /** The profile's namespace mapping (after `extends`), when it has one: the extension prefills its mapping prompt with it. */
+  namespaceMapping?: Record<string, string>;
 }
 
 export interface RestoreProfilesResult {

@@ -35,8 +35,20 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-/** Answers quick picks by label in order and input boxes with the passphrase; keeps every message shown. */
-export function scriptedHost(answers: { picks: RegExp[]; passphrase: string }): Host & { messages: string[] } {
+/** What a scripted host answers: quick picks by label in order, input boxes by title (else the passphrase), confirmations, open dialogs. */
+export interface ScriptedAnswers {
+  picks: RegExp[];
+  passphrase: string;
+  /** Input boxes whose title or prompt matches, in order of the list; the first match answers. */
+  inputs?: Array<[RegExp, string]>;
+  /** What modal confirmations answer (default: declined). */
+  confirm?: boolean;
+  /** What open dialogs return. */
+  open?: vscode.Uri[];
+}
+
+/** Answers prompts as scripted (see ScriptedAnswers); keeps every message shown, confirmations as "confirm: …". */
+export function scriptedHost(answers: ScriptedAnswers): Host & { messages: string[] } {
   const messages: string[] = [];
   const picks = [...answers.picks];
   return {
@@ -51,7 +63,13 @@ export function scriptedHost(answers: { picks: RegExp[]; passphrase: string }): 
       assert.ok(item, `no answer for "${options.title}" among ${list.map((i) => i.label).join(', ')}`);
       return item;
     },
-    showInputBox: async () => answers.passphrase,
+    showInputBox: async (options) => {
+      const asked = `${options.title ?? ''}\n${options.prompt ?? ''}`;
+      const answer = answers.inputs?.find(([pattern]) => pattern.test(asked));
+      return answer ? answer[1] : answers.passphrase;
+    },
     withProgress: (options, task) => vscode.window.withProgress(options, task),
+    confirm: async (message, detail) => (messages.push(`confirm: ${message} ${detail}`), answers.confirm ?? false),
+    showOpenDialog: async () => answers.open,
   };
 }

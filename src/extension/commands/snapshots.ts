@@ -55,6 +55,23 @@ export class LiveObjectDocuments implements vscode.TextDocumentContentProvider {
   }
 }
 
+/**
+ * The context a snapshot was captured from when the kubeconfig still has
+ * it, else the one the user picks (`title` names what for).
+ */
+export async function contextOfSnapshot(worker: WorkerClient, host: Host, browser: SnapshotBrowser, key: string, snapshot: string, title: string): Promise<string | undefined> {
+  const kubeconfig = kubeconfigSetting();
+  const { contexts } = await worker.request(ClusterContextsRequest, kubeconfig ? { kubeconfig } : {});
+  const { snapshot: summary } = await browser.snapshotContents(key, snapshot);
+  const captured = typeof summary.scope.context === 'string' ? summary.scope.context : undefined;
+  if (captured && contexts.some((c) => c.name === captured)) return captured;
+  const picked = await host.showQuickPick(
+    contexts.map((c) => ({ label: c.name, description: c.cluster === summary.cluster ? 'cluster of the snapshot' : c.server })),
+    { title },
+  );
+  return picked?.label;
+}
+
 export class SnapshotCommands {
   constructor(
     private readonly worker: WorkerClient,
@@ -68,18 +85,8 @@ export class SnapshotCommands {
     await vscode.commands.executeCommand('vscode.open', uri, { preview: true });
   }
 
-  /** The context a snapshot was captured from, when the kubeconfig still has it; else the one the user picks. */
-  private async contextFor(node: SnapshotObjectNode): Promise<string | undefined> {
-    const kubeconfig = kubeconfigSetting();
-    const { contexts } = await this.worker.request(ClusterContextsRequest, kubeconfig ? { kubeconfig } : {});
-    const { snapshot } = await this.browser.snapshotContents(node.key, node.snapshot);
-    const captured = typeof snapshot.scope.context === 'string' ? snapshot.scope.context : undefined;
-    if (captured && contexts.some((c) => c.name === captured)) return captured;
-    const picked = await this.host.showQuickPick(
-      contexts.map((c) => ({ label: c.name, description: c.cluster === snapshot.cluster ? 'cluster of the snapshot' : c.server })),
-      { title: `Compare ${labelOf(refOf(node))} with which cluster?` },
-    );
-    return picked?.label;
+  private contextFor(node: SnapshotObjectNode): Promise<string | undefined> {
+    return contextOfSnapshot(this.worker, this.host, this.browser, node.key, node.snapshot, `Compare ${labelOf(refOf(node))} with which cluster?`);
   }
 
   async compareWithLive(node: SnapshotTreeNode | undefined): Promise<void> {
