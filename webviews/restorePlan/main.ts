@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
-import { sideBySide } from '../../src/engine/restore/lineDiff';
+import { sideBySide } from '../../src/engine/restore/sideBySide';
 import { PLAN_ACTIONS, type PlanAction, type PlanItem, type RestorePlan } from '../../src/engine/restore/types';
 import type { PlanPanelApplied, PlanPanelCommand, PlanPanelRequest, PlanPanelUpdate } from '../../src/protocol/webview';
 import { append, clear, formatBytes, h, vscode } from '../common/dom';
