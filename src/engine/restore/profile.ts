@@ -15,7 +15,7 @@ import type { RestoreProfileInfo } from '../../protocol/worker';
 import { parseLabelSelector } from '../capture/labelSelector';
 import { editDistance } from '../capture/scope';
 import { parsePointer } from './patch';
-import type { ExistingPolicy, MatchRule, RestoreProfile, SecretMode } from './types';
+import type { ExistingPolicy, RestoreProfile, SecretMode } from './types';
 
 export const PROFILE_API_VERSION = 'lifeboat.dev/v1';
 export const PROFILE_KIND = 'RestoreProfile';
