@@ -82,20 +82,43 @@ export interface DiffLine {
 }
 
 /**
- * The shortest edit script between two line lists (Myers' O(ND) algorithm),
- * as kept, removed and added lines in order.
+ * Beyond this many differing lines the search stops and the rest of the
+ * differing middle is shown as replaced: the search keeps one frontier per
+ * step, so two unrelated documents of thousands of lines would otherwise
+ * cost quadratic memory.
  */
-export function diffLines(a: string[], b: string[]): DiffLine[] {
+const MAX_EDIT_DISTANCE = 2000;
+
+/**
+ * The shortest edit script between two line lists (Myers' O(ND) algorithm),
+ * as kept, removed and added lines in order. The common head and tail are
+ * taken out first, so the search only sees the lines that differ.
+ */
+export function diffLines(a: readonly string[], b: readonly string[]): DiffLine[] {
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const out: DiffLine[] = a.slice(0, head).map((text) => ({ op: ' ', text }));
+  out.push(...middle(a.slice(head, a.length - tail), b.slice(head, b.length - tail)));
+  out.push(...a.slice(a.length - tail).map((text): DiffLine => ({ op: ' ', text })));
+  return out;
+}
+
+/** The edit script of the differing middle: Myers' search, or all removed then all added when it is too far apart. */
+function middle(a: string[], b: string[]): DiffLine[] {
   const n = a.length;
   const m = b.length;
-  const max = n + m;
+  const replaced = (): DiffLine[] => [...a.map((text): DiffLine => ({ op: '-', text })), ...b.map((text): DiffLine => ({ op: '+', text }))];
+  if (n === 0 || m === 0) return replaced();
+  const max = Math.min(n + m, MAX_EDIT_DISTANCE);
   const offset = max + 1;
-  // v[k + offset]: the furthest x reached on diagonal k; one copy per d, kept to walk back.
-  const trace: Int32Array[] = [];
   const v = new Int32Array(2 * max + 3);
-  let found = max === 0;
+  // trace[d]: the frontier before step d, diagonals -d..d (indexed k + d), kept to walk back.
+  const trace: Int32Array[] = [];
+  let found = false;
   for (let d = 0; d <= max && !found; d++) {
-    trace.push(v.slice());
+    trace.push(v.slice(offset - d, offset + d + 1));
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[k - 1 + offset] < v[k + 1 + offset]) ? v[k + 1 + offset] : v[k - 1 + offset] + 1;
       let y = x - k;
@@ -110,21 +133,20 @@ export function diffLines(a: string[], b: string[]): DiffLine[] {
       }
     }
   }
-  // Walk back from (n, m) through the saved frontiers.
+  if (!found) return replaced();
   const out: DiffLine[] = [];
   let x = n;
   let y = m;
-  for (let d = trace.length - 1; d >= 0 && (x > 0 || y > 0); d--) {
+  for (let d = trace.length - 1; d > 0; d--) {
     const vd = trace[d];
     const k = x - y;
-    const prevK = k === -d || (k !== d && vd[k - 1 + offset] < vd[k + 1 + offset]) ? k + 1 : k - 1;
-    const prevX = vd[prevK + offset];
+    const prevK = k === -d || (k !== d && vd[k - 1 + d] < vd[k + 1 + d]) ? k + 1 : k - 1;
+    const prevX = vd[prevK + d];
     const prevY = prevX - prevK;
     while (x > prevX && y > prevY) {
       out.push({ op: ' ', text: a[--x] });
       y--;
     }
-    if (d === 0) break;
     if (x === prevX) out.push({ op: '+', text: b[--y] });
     else out.push({ op: '-', text: a[--x] });
   }

@@ -10,7 +10,7 @@ import { inParallel } from '../capture/select';
 import { openKubeClient } from '../kube/client';
 import { KubeApiError, type ApiResource, type KObject, type KubeClient, type OwnerReference } from '../kube/types';
 import { silentLogger, type Logger } from '../log';
-import { throwIfCancelled, type ProgressListener } from '../progress';
+import { CancelledError, throwIfCancelled, type ProgressListener } from '../progress';
 import type { Repository, VolumeRoot } from '../repo/api';
 import { normaliseForDiff, sameObject, toYaml, unifiedDiff } from './diff';
 import { prepareObjects, skippedSummary } from './prepare';
@@ -393,6 +393,9 @@ export async function planRestore(request: RestoreRequest, options: PlanOptions)
   const kube = options.kube ?? (await openKubeClient({ kubeconfig: request.kubeconfig, context: request.context, parallelism: request.parallelism }));
   try {
     return (await buildPlan(kube, request, options)).plan;
+  } catch (err) {
+    if (options.signal?.aborted && !(err instanceof CancelledError)) throw new CancelledError();
+    throw err;
   } finally {
     if (!options.kube) kube.close();
   }

@@ -134,6 +134,18 @@ describe('restore diff', () => {
     }
   });
 
+  it('stays fast and small on large, unrelated documents', () => {
+    const a = Array.from({ length: 20_000 }, (_, i) => `old ${i}`);
+    const b = Array.from({ length: 20_000 }, (_, i) => `new ${i}`);
+    const started = Date.now();
+    const script = diffLines(a, b);
+    assert.equal(script.filter((l) => l.op === '-').length, 20_000);
+    assert.equal(script.filter((l) => l.op === '+').length, 20_000);
+    const created = unifiedDiff('', a.join('\n') + '\n', { old: 'live', new: 'restore' });
+    assert.equal(created.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).length, 20_000);
+    assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  });
+
   it('shows a created object as every line added', () => {
     const patch = unifiedDiff('', 'a: 1\nb: 2\n', { old: 'live', new: 'restore' });
     assert.equal(patch, '--- live\n+++ restore\n@@ -0,0 +1,2 @@\n+a: 1\n+b: 2\n');
