@@ -555,7 +555,10 @@ export async function loadProfile(spec: string | undefined, profilesDir: string 
 export async function listProfiles(profilesDir: string = defaultProfilesDir()): Promise<RestoreProfileInfo[]> {
   const out: RestoreProfileInfo[] = Object.values(BUILTIN_PROFILES).map((p) => ({ name: p.name, description: p.description, builtIn: true }));
   const entries = await fs.readdir(profilesDir).catch(() => [] as string[]);
-  const files = entries.filter((f) => EXTENSIONS.includes(path.extname(f))).sort();
+  // By profile name, then extension (so "staging" comes before "staging-eu").
+  const files = entries
+    .filter((f) => EXTENSIONS.includes(path.extname(f)))
+    .sort((a, b) => nameOfFile(a).localeCompare(nameOfFile(b)) || EXTENSIONS.indexOf(path.extname(a)) - EXTENSIONS.indexOf(path.extname(b)));
   for (const f of files) {
     const file = path.join(profilesDir, f);
     const name = nameOfFile(file);

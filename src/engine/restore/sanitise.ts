@@ -125,7 +125,14 @@ export function sanitise(obj: KObject, ctx: SanitiseContext): { object: KObject;
       }
       break;
     case '/Pod':
-      if (spec) delete spec.nodeName;
+      if (spec) {
+        delete spec.nodeName;
+        // The API server refuses a Pod created with ephemeral containers: they are only ever added to a running Pod.
+        if (spec.ephemeralContainers) {
+          delete spec.ephemeralContainers;
+          notes.push('ephemeral (debug) containers removed: they can only be added to a running Pod');
+        }
+      }
       break;
     case '/PersistentVolume':
       if (spec?.claimRef) {

@@ -156,8 +156,9 @@ function mapAffinityNamespaces(spec: Record<string, any>, map: (ns: string) => s
  * Moves the object to its target namespace and rewrites the references to
  * namespaces that moved with it: a Namespace's own name, ServiceAccount
  * subjects of role bindings, a PV's claim, a PVC's cross-namespace data
- * source, webhook and APIService backends, NetworkPolicy peers and pod
- * affinity terms that select namespaces by name.
+ * source, ExternalName aliases of in-cluster Services, webhook and
+ * APIService backends, NetworkPolicy peers and pod affinity terms that
+ * select namespaces by name.
  */
 function mapNamespaces(o: KObject, profile: RestoreProfile, notes: Notes): void {
   const mapping = profile.namespaceMapping;
@@ -193,6 +194,16 @@ function mapNamespaces(o: KObject, profile: RestoreProfile, notes: Notes): void 
     case '/PersistentVolumeClaim':
       if (spec?.dataSourceRef?.namespace) spec.dataSourceRef.namespace = map(spec.dataSourceRef.namespace);
       break;
+    case '/Service': {
+      // An ExternalName alias to a Service in a namespace that moved ("db.shop.svc.cluster.local") follows it.
+      const m = typeof spec?.externalName === 'string' ? /^([^.]+)\.([^.]+)(\.svc(\.cluster\.local)?\.?)$/.exec(spec.externalName) : null;
+      if (spec && m && map(m[2]) !== m[2]) {
+        const renamed = `${m[1]}.${map(m[2])}${m[3]}`;
+        notes.push(`externalName ${spec.externalName} → ${renamed}`);
+        spec.externalName = renamed;
+      }
+      break;
+    }
     case 'networking.k8s.io/NetworkPolicy':
       for (const rule of [...(spec?.ingress ?? []), ...(spec?.egress ?? [])]) {
         for (const peer of [...(rule?.from ?? []), ...(rule?.to ?? [])]) mapSelectorNamespaces(peer?.namespaceSelector, map);

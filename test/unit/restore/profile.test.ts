@@ -235,7 +235,7 @@ describe('restore profiles', function () {
       const infos = await listProfiles(dir);
       assert.deepEqual(
         infos.map((i) => i.name),
-        ['dr', 'dev', 'broken', 'dr', 'loop-a', 'loop-b', 'orphan', 'staging-eu', 'staging'],
+        ['dr', 'dev', 'broken', 'dr', 'loop-a', 'loop-b', 'orphan', 'staging', 'staging-eu'],
       );
       assert.deepEqual(infos[0], { name: 'dr', description: BUILTIN_PROFILES.dr.description, builtIn: true });
       const staging = infos.find((i) => i.name === 'staging')!;

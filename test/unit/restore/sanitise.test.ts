@@ -68,8 +68,11 @@ describe('sanitise', function () {
     assert.deepEqual(sanitise(headless, all).object.spec, { clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 5432 }] });
   });
 
-  it("drops a Pod's node, a PV claim's uid and version, and a Deployment's revision annotation", function () {
+  it("drops a Pod's node and debug containers, a PV claim's uid and version, and a Deployment's revision annotation", function () {
     assert.deepEqual(sanitise(obj('v1', 'Pod', 'p', 'shop', { spec: { nodeName: 'node-1', containers: [] } }), all).object.spec, { containers: [] });
+    const debugged = sanitise(obj('v1', 'Pod', 'p', 'shop', { spec: { containers: [], ephemeralContainers: [{ name: 'debugger', image: 'busybox' }] } }), all);
+    assert.deepEqual(debugged.object.spec, { containers: [] });
+    assert.match(debugged.notes[0], /ephemeral \(debug\) containers removed/);
     const pv = obj('v1', 'PersistentVolume', 'data', undefined, { spec: { claimRef: { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data', uid: 'u', resourceVersion: '9' } } });
     assert.deepEqual(sanitise(pv, all).object.spec.claimRef, { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data' });
     const d = obj('apps/v1', 'Deployment', 'web', 'shop', { annotations: { 'deployment.kubernetes.io/revision': '7', team: 'a' } });

@@ -90,7 +90,7 @@ describe('restore transform', function () {
       }
     });
 
-    it("follows a PV's claim, NetworkPolicy namespace selectors, pod affinity namespaces and webhook services", async function () {
+    it("follows a PV's claim, NetworkPolicy namespace selectors, pod affinity namespaces, ExternalName aliases and webhook services", async function () {
       const pv = await run(obj('v1', 'PersistentVolume', 'nfs', undefined, { spec: { claimRef: { namespace: 'shop', name: 'data' } } }), p);
       assert.deepEqual(pv.object!.spec.claimRef, { namespace: 'shop-dev', name: 'data' });
       const np = await run(
@@ -106,6 +106,10 @@ describe('restore transform', function () {
       assert.deepEqual(np.object!.spec.egress[0].to[0].namespaceSelector.matchExpressions[0].values, ['shop-dev', 'billing']);
       const d = await run(deployment(), p);
       assert.deepEqual(d.object!.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces, ['shop-dev', 'other-dev']);
+      const alias = await run(obj('v1', 'Service', 'db', 'billing', { spec: { type: 'ExternalName', externalName: 'db.shop.svc.cluster.local' } }), p);
+      assert.equal(alias.object!.spec.externalName, 'db.shop-dev.svc.cluster.local');
+      const outside = await run(obj('v1', 'Service', 'ext', 'shop', { spec: { type: 'ExternalName', externalName: 'db.shop.example.com' } }), p);
+      assert.equal(outside.object!.spec.externalName, 'db.shop.example.com');
       const hook = await run(obj('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'v', undefined, { webhooks: [{ name: 'w', clientConfig: { service: { namespace: 'shop', name: 'hook' } } }] }), p);
       assert.equal(hook.object!.webhooks[0].clientConfig.service.namespace, 'shop-dev');
     });
