@@ -29,6 +29,8 @@ const passphrase = 'browser-test-passphrase-5521';
 /** How long a UI condition may take; a capture with volume data gets its own, longer bound. */
 const UI_TIMEOUT = 30_000;
 const CAPTURE_TIMEOUT = 240_000;
+/** Planning against the live target, and a restore with volume data. */
+const RESTORE_TIMEOUT = 300_000;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -88,6 +90,7 @@ describe('Lifeboat in a real VS Code in the browser', function () {
   const browserErrors: string[] = [];
 
   const kubectl = (...args: string[]): Promise<string> => run('kubectl', ['--kubeconfig', sandbox.kubeconfigPath, '--context', 'sandbox-prod', ...args]);
+  const kubectlDev = (...args: string[]): Promise<string> => run('kubectl', ['--kubeconfig', sandbox.kubeconfigPath, '--context', 'sandbox-dev', ...args]);
   const pvcTag = (): Promise<string> => kubectl('get', 'pvc', 'data-db-0', '-n', 'shop', '-o', "jsonpath={.metadata.annotations['lifeboat\\.dev/backup']}");
 
   async function shot(name: string): Promise<void> {
@@ -281,5 +284,62 @@ describe('Lifeboat in a real VS Code in the browser', function () {
     await shot('snapshot-object-read-only');
     // The status bar names the language of the open document.
     await page.locator('.statusbar-item[id="status.editor.mode"]', { hasText: 'YAML' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  });
+
+  /** The page inside the active webview panel (two iframes deep). */
+  const webview = () => page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+
+  it('opens the restore plan of the snapshot into sandbox-dev from the command palette', async function () {
+    this.timeout(RESTORE_TIMEOUT + 60_000);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await quickInput().locator('input').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.keyboard.type('Lifeboat: Show Restore Plan');
+    await pick(undefined, 'Lifeboat: Show Restore Plan');
+    await pick('Show Restore Plan: which snapshot?', /./);
+    await pick('Show Restore Plan: into which context?', 'sandbox-dev');
+    await pick('Show Restore Plan: with which restore profile?', 'dev');
+    await quickInput().locator('.quick-input-title', { hasText: 'Show Restore Plan: namespace mapping' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await shot('restore-mapping-input');
+    await page.keyboard.press('Enter');
+    await pick('Show Restore Plan: objects that already exist in sandbox-dev?', 'Update existing objects');
+    const view = webview();
+    await view.locator('h1.target-context', { hasText: exactly('sandbox-dev') }).waitFor({ state: 'visible', timeout: 60_000 });
+    await view.locator('vscode-table-row.item').first().waitFor({ state: 'visible', timeout: RESTORE_TIMEOUT });
+    const create = Number(await view.locator('.count-create .count-number').innerText());
+    assert.ok(create > 0, `the plan creates objects in dev (shows ${create})`);
+    assert.equal(await view.locator('.banner-production').count(), 0, 'sandbox-dev is not marked production');
+    await shot('restore-plan');
+  });
+
+  it('reads the side-by-side diff of StatefulSet db inside the plan panel', async function () {
+    const view = webview();
+    await view.locator('vscode-table-row.item', { hasText: 'StatefulSet' }).filter({ hasText: /\bdb\b/ }).first().click();
+    await view.locator('.diff-section h2', { hasText: 'StatefulSet shop/db' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    // A create: nothing live on the left, the object as it will be written on the right.
+    await view.locator('table.diff th', { hasText: 'Live: does not exist' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await view.locator('table.diff td.right', { hasText: 'kind: StatefulSet' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    const replicas = await view.locator('table.diff td.right', { hasText: /^\s*replicas: \d+$/ }).first().innerText();
+    assert.match(replicas, /replicas: 1$/, 'the dev profile scales db to one replica');
+    await shot('restore-plan-diff');
+  });
+
+  it('applies the plan after a confirmation naming sandbox-dev; kubectl sees the objects in dev', async function () {
+    this.timeout(RESTORE_TIMEOUT + 60_000);
+    await webview().locator('vscode-button#apply').click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.filter({ hasText: /Restore snapshot [0-9a-f]{12} into sandbox-dev\?/ }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await shot('restore-confirm');
+    await dialog.locator('.monaco-button', { hasText: exactly('Restore') }).click();
+    const done = page.locator('.notifications-toasts .notification-toast', { hasText: /Restored snapshot [0-9a-f]{12} into sandbox-dev: verified/ });
+    await done.waitFor({ state: 'visible', timeout: RESTORE_TIMEOUT });
+    await webview().locator('.applied-complete').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await shot('restore-applied');
+    const sts = JSON.parse(await kubectlDev('get', 'statefulset', 'db', '-n', 'shop', '-o', 'json')) as { spec: { replicas: number } };
+    assert.equal(sts.spec.replicas, 1);
+    const pvc = await kubectlDev('get', 'pvc', 'data-db-0', '-n', 'shop', '-o', "jsonpath={.metadata.annotations['lifeboat\\.dev/restored-data']}");
+    assert.ok(pvc.startsWith(snapshotId), `data-db-0 in dev holds the snapshot's data ("${pvc}")`);
+    const csp = browserErrors.filter((e) => /Content Security Policy/i.test(e));
+    assert.deepEqual(csp, [], 'the panel ran without Content Security Policy violations');
   });
 });

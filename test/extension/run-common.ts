@@ -80,6 +80,8 @@ export async function withTestEnvironment(args: RunArgs, tests: (environment: Te
       workspace,
       env: {
         KUBECONFIG: sandbox?.kubeconfigPath,
+        // Where the prod cluster keeps its volumes' bytes: tests put data into a claim there, as the benchmark does.
+        LIFEBOAT_SANDBOX_PROD_DATA: sandbox?.clusters.get('prod')?.dataDir,
         LIFEBOAT_TEST_GREP: args.grep ? escapeRegExp(args.grep) : undefined,
         LIFEBOAT_TEST_COLOR: process.stdout.isTTY ? '1' : '0',
       },
