@@ -13,20 +13,23 @@ const REBUILT_KINDS: Record<string, string> = {
   '/Event': 'events are a record of the past, not state',
   'events.k8s.io/Event': 'events are a record of the past, not state',
   '/Endpoints': 'endpoints are rebuilt from Services',
-  'discovery.k8s.io/EndpointSlice': 'endpoint slices are rebuilt from Services',
   'coordination.k8s.io/Lease': 'leases are renewed by their holders',
 };
 
 /** Kinds whose controller-owned instances are made again by the controller restored with them. */
 const CONTROLLED_KINDS = new Set(['/Pod', 'apps/ReplicaSet', 'batch/Job']);
 
+/** Controllers that write EndpointSlices from Services (and from selector-less Services' Endpoints). */
+const SLICE_CONTROLLERS = new Set(['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io']);
+
 /** Set on PVs a provisioner created for a claim: the claim, restored, gets a new one from the target's provisioner. */
 const PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
 
 /**
  * Why an object is not restored at all, or undefined when it is: kinds the
- * cluster maintains, controller-owned Pods, ReplicaSets and Jobs, service
- * account token Secrets, the published CA bundle, dynamically provisioned PVs.
+ * cluster maintains, controller-owned Pods, ReplicaSets and Jobs, endpoint
+ * slices of Services, service account token Secrets, the published CA
+ * bundle, dynamically provisioned PVs.
  */
 export function skipReason(obj: KObject): string | undefined {
   const gk = groupKind(obj);
@@ -34,6 +37,10 @@ export function skipReason(obj: KObject): string | undefined {
   if (fixed) return fixed;
   const controller = obj.metadata.ownerReferences?.find((r) => r.controller);
   if (controller && CONTROLLED_KINDS.has(gk)) return `rebuilt by its controller, ${controller.kind} ${controller.name}`;
+  // Slices a controller keeps are rebuilt from their Service; slices a user wrote (for a Service without selector) are state.
+  if (gk === 'discovery.k8s.io/EndpointSlice' && (SLICE_CONTROLLERS.has(obj.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] ?? '') || controller?.kind === 'Service')) {
+    return 'endpoint slices are rebuilt from Services';
+  }
   if (gk === '/PersistentVolume' && obj.metadata.annotations?.[PROVISIONED_BY]) {
     return `dynamically provisioned by ${obj.metadata.annotations[PROVISIONED_BY]}: its claim gets a new volume from the target's provisioner`;
   }

@@ -409,6 +409,7 @@ async function transformSecret(o: KObject, source: KObject, profile: RestoreProf
   if (mode === 'copy') return undefined;
   if (mode === 'skip') return 'Secrets are not restored by this profile (mode skip)';
   const sizes = secretValues(o);
+  if (sizes.size === 0) return undefined;
   const target = o.metadata.namespace;
   let values: Record<string, string> | undefined;
   if (mode === 'fromSecret' && from) {

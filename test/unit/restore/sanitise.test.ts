@@ -8,16 +8,21 @@ const none = { isRestored: () => false, pvRestored: () => false };
 const owner = obj('apps/v1', 'Deployment', 'web', 'shop');
 
 describe('restore skip reasons', function () {
-  it('skips what the cluster keeps up itself: events, endpoints, endpoint slices, leases', function () {
+  it('skips what the cluster keeps up itself: events, endpoints, endpoint slices of Services, leases', function () {
     for (const o of [
       obj('v1', 'Event', 'e', 'shop'),
       obj('events.k8s.io/v1', 'Event', 'e', 'shop'),
       obj('v1', 'Endpoints', 'web', 'shop'),
-      obj('discovery.k8s.io/v1', 'EndpointSlice', 'web-abc', 'shop'),
+      obj('discovery.k8s.io/v1', 'EndpointSlice', 'web-abc', 'shop', { labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } }),
+      obj('discovery.k8s.io/v1', 'EndpointSlice', 'web-def', 'shop', { owner: obj('v1', 'Service', 'web', 'shop') }),
       obj('coordination.k8s.io/v1', 'Lease', 'leader', 'shop'),
     ]) {
       assert.ok(skipReason(o), `${o.kind} should be skipped`);
     }
+  });
+
+  it('keeps endpoint slices a user wrote for a Service without selector', function () {
+    assert.equal(skipReason(obj('discovery.k8s.io/v1', 'EndpointSlice', 'external-db', 'shop', { labels: { 'kubernetes.io/service-name': 'external-db' } })), undefined);
   });
 
   it('skips Pods, ReplicaSets and Jobs a controller owns, naming the controller, and keeps unowned ones', function () {

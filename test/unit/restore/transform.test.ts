@@ -307,6 +307,11 @@ describe('restore transform', function () {
       assert.deepEqual(env.asked, ['Secret shop-dev/db']);
     });
 
+    it('leave a Secret without values as it is', async function () {
+      const s = obj('v1', 'Secret', 'empty', 'shop', { type: 'Opaque' });
+      assert.deepEqual((await run(s, BUILTIN_PROFILES.dev)).object, s);
+    });
+
     it('keep registry credentials valid JSON, as the API server checks them', async function () {
       const s = obj('v1', 'Secret', 'pull', 'shop', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths":{"r.example.com":{"auth":"eDp5"}}}') } });
       const out = await run(s, BUILTIN_PROFILES.dev);
