@@ -119,7 +119,8 @@ class Checker {
   }
 
   /** A map with only the given fields; calls each field's check on what is present. */
-  fields(v: unknown, p: Path, spec: Record<string, (value: unknown, at: Path) => void>, what: string, hint = ''): v is Record<string, unknown> {
+  /** `hints`: what to say about fields that are not allowed but that a user may well write. */
+  fields(v: unknown, p: Path, spec: Record<string, (value: unknown, at: Path) => void>, what: string, hints: Record<string, string> = {}): v is Record<string, unknown> {
     if (!isMap(v)) {
       this.fail(p, `must be a map (${what}), not ${describe(v)}`);
       return false;
@@ -132,7 +133,9 @@ class Checker {
         continue;
       }
       const close = suggestion(k, allowed);
-      this.fail([...p, k], `unknown field${close ? `; did you mean "${close}"?` : ''} (${what} takes ${allowed.join(', ')})${hint}`);
+      if (hints[k]) this.fail([...p, k], `unknown field: ${hints[k]}`);
+      else if (close) this.fail([...p, k], `unknown field; did you mean "${close}"?`);
+      else this.fail([...p, k], `unknown field (${what} takes ${allowed.join(', ')})`);
     }
     return true;
   }
@@ -372,7 +375,7 @@ function check(doc: unknown): { path: Path; message: string }[] {
       existing: (x, at) => c.oneOf(x, at, EXISTING),
     },
     'a restore profile',
-    '; the profile is named by its file',
+    { name: 'a profile is named by its file (NAME.yaml)', metadata: 'a profile is named by its file (NAME.yaml)' },
   );
   return c.problems;
 }
@@ -392,18 +395,21 @@ export function parseProfile(text: string, name: string, file?: string): Restore
     throw new ProfileError(`${where}:${pos.line}:${pos.col}: not valid YAML: ${e.message.split('\n')[0]}`, file);
   }
   const value: unknown = doc.toJS() ?? {};
+  /** The line of the field, or of the nearest enclosing one that is written (a missing field's map). */
+  const lineOf = (p: Path): number | undefined => {
+    for (let n = p.length; n > 0; n--) {
+      const range = (doc.getIn(p.slice(0, n), true) as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return lines.linePos(range[0]).line;
+    }
+    return undefined;
+  };
   const problems = check(value);
   if (problems.length > 0) {
-    const described = problems.map((p) => {
-      const node = p.path.length > 0 ? doc.getIn(p.path, true) : undefined;
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      const line = range ? `:${lines.linePos(range[0]).line}` : '';
-      return { path: formatPath(p.path), message: p.message, line };
-    });
+    const described = problems.map((p) => ({ path: formatPath(p.path), message: p.message, line: lineOf(p.path) }));
     throw new ProfileError(
       described.length === 1
-        ? `${where}${described[0].line}: ${described[0].path}: ${described[0].message}`
-        : `${where}: ${described.length} problems: ${described.map((d) => `${d.path}${d.line ? ` (line ${d.line.slice(1)})` : ''}: ${d.message}`).join('; ')}`,
+        ? `${where}${described[0].line ? `:${described[0].line}` : ''}: ${described[0].path}: ${described[0].message}`
+        : `${where}: ${described.length} problems:\n${described.map((d) => `  ${d.line ? `line ${d.line}: ` : ''}${d.path}: ${d.message}`).join('\n')}`,
       file,
       described.map(({ path: p, message }) => ({ path: p, message })),
     );
