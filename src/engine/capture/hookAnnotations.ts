@@ -25,7 +25,19 @@ export const POST_HOOK_PREFIXES = [LIFEBOAT_POST_HOOK_PREFIX, VELERO_POST_HOOK_P
 
 /** The fields after a prefix: which container, the command (a JSON array or a plain string), "Continue"/"Fail", a duration ("30s"). */
 export const HOOK_FIELDS = ['container', 'command', 'on-error', 'timeout'] as const;
-export type HookField = (typeof HOOK_FIELDS)[number];
+
+/**
+ * Commands run in a pod after a restore, once it runs: Velero's
+ * post.hook.restore.velero.io/ annotations and Lifeboat's own, with the
+ * backup hooks' fields except that the timeout is `exec-timeout` and
+ * `wait-timeout` bounds the wait for the pod to run.
+ */
+export const VELERO_RESTORE_HOOK_PREFIX = 'post.hook.restore.velero.io/';
+export const LIFEBOAT_RESTORE_HOOK_PREFIX = 'post.hook.restore.lifeboat.dev/';
+export const RESTORE_HOOK_PREFIXES = [LIFEBOAT_RESTORE_HOOK_PREFIX, VELERO_RESTORE_HOOK_PREFIX] as const;
+export const RESTORE_HOOK_FIELDS = ['container', 'command', 'on-error', 'exec-timeout', 'wait-timeout'] as const;
+
+export type HookField = (typeof HOOK_FIELDS)[number] | (typeof RESTORE_HOOK_FIELDS)[number];
 
 /** Whether a pod asks for a pre- or post-backup command: it has a `command` under one of the prefixes. */
 export function hasBackupHook(pod: KObject): boolean {

@@ -2,12 +2,20 @@ import { Writable } from 'node:stream';
 import type { KObject, KubeClient } from '../kube/types';
 import { silentLogger, type Logger } from '../log';
 import { CancelledError } from '../progress';
-import { POST_HOOK_PREFIXES, PRE_HOOK_PREFIXES, type HookField } from './hookAnnotations';
+import { POST_HOOK_PREFIXES, PRE_HOOK_PREFIXES, RESTORE_HOOK_PREFIXES, type HookField } from './hookAnnotations';
 
-export type HookPhase = 'pre' | 'post';
+/** Before or after a pod's volumes are read ('pre', 'post'), or after the pod was restored ('restore'). */
+export type HookPhase = 'pre' | 'post' | 'restore';
+
+/** Where each phase's hook is described: its annotation prefixes (the first one present wins) and the name of its exec timeout field. */
+const PHASES: Record<HookPhase, { prefixes: readonly string[]; timeout: HookField }> = {
+  pre: { prefixes: PRE_HOOK_PREFIXES, timeout: 'timeout' },
+  post: { prefixes: POST_HOOK_PREFIXES, timeout: 'timeout' },
+  restore: { prefixes: RESTORE_HOOK_PREFIXES, timeout: 'exec-timeout' },
+};
 export type HookOnError = 'Fail' | 'Continue';
 
-/** A backup hook as a pod's annotations describe it. */
+/** A backup (or restore) hook as a pod's annotations describe it. */
 export interface BackupHook {
   phase: HookPhase;
   /** The annotation prefix it came from ("pre.hook.backup.velero.io/"), to name it in messages. */
@@ -17,6 +25,8 @@ export interface BackupHook {
   command: string[];
   onError: HookOnError;
   timeoutMs: number;
+  /** Restore hooks: how long to wait for the pod to run (`wait-timeout`), when given. */
+  waitTimeoutMs?: number;
 }
 
 export interface HookResult {
@@ -109,8 +119,7 @@ function parseCommand(value: string, pod: string, annotation: string): string[] 
 export function parseHook(pod: KObject, phase: HookPhase): BackupHook | undefined {
   const annotations = pod.metadata.annotations ?? {};
   const name = podName(pod);
-  const prefixes = phase === 'pre' ? PRE_HOOK_PREFIXES : POST_HOOK_PREFIXES;
-  const prefix = prefixes.find((p) => annotations[`${p}command`] !== undefined);
+  const prefix = PHASES[phase].prefixes.find((p) => annotations[`${p}command`] !== undefined);
   if (!prefix) return undefined;
   const field = (f: HookField): string | undefined => annotations[`${prefix}${f}`];
   const command = parseCommand(field('command')!, name, `${prefix}command`);
@@ -127,14 +136,19 @@ export function parseHook(pod: KObject, phase: HookPhase): BackupHook | undefine
     if (!match) throw new HookAnnotationError(name, `${prefix}on-error`, `is "${onErrorText}": use Fail or Continue`);
     onError = match;
   }
-  const timeoutText = field('timeout')?.trim();
-  let timeoutMs = DEFAULT_HOOK_TIMEOUT_MS;
-  if (timeoutText !== undefined && timeoutText !== '') {
-    const parsed = parseDuration(timeoutText);
-    if (parsed === undefined || parsed <= 0) throw new HookAnnotationError(name, `${prefix}timeout`, `is "${timeoutText}": use a duration such as 30s, 2m or 1m30s`);
-    timeoutMs = parsed;
+  const duration = (f: HookField): number | undefined => {
+    const text = field(f)?.trim();
+    if (text === undefined || text === '') return undefined;
+    const parsed = parseDuration(text);
+    if (parsed === undefined || parsed <= 0) throw new HookAnnotationError(name, `${prefix}${f}`, `is "${text}": use a duration such as 30s, 2m or 1m30s`);
+    return parsed;
+  };
+  const hook: BackupHook = { phase, prefix, container, command, onError, timeoutMs: duration(PHASES[phase].timeout) ?? DEFAULT_HOOK_TIMEOUT_MS };
+  if (phase === 'restore') {
+    const wait = duration('wait-timeout');
+    if (wait !== undefined) hook.waitTimeoutMs = wait;
   }
-  return { phase, prefix, container, command, onError, timeoutMs };
+  return hook;
 }
 
 /** A Writable that remembers only the last `limit` characters written to it. */
@@ -159,7 +173,8 @@ function hookLabel(hook: BackupHook): string {
   return `${hook.phase}-hook ${hook.prefix}command (container ${hook.container})`;
 }
 
-function describeFailure(pod: string, r: HookResult): string {
+/** "pod NS/NAME: HOOK failed: WHY; output ends with: …", the text of a failed hook in errors and warnings. */
+export function describeFailure(pod: string, r: HookResult): string {
   const output = r.outputTail?.trim() ? `; output ends with: ${r.outputTail.trim()}` : '';
   return `pod ${pod}: ${hookLabel(r.hook)} failed: ${r.reason ?? 'unknown error'}${output}`;
 }
