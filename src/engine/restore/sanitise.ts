@@ -16,8 +16,8 @@ const REBUILT_KINDS: Record<string, string> = {
   'coordination.k8s.io/Lease': 'leases are renewed by their holders',
 };
 
-/** Kinds whose controller-owned instances are made again by the controller restored with them. */
-const CONTROLLED_KINDS = new Set(['/Pod', 'apps/ReplicaSet', 'batch/Job']);
+/** Kinds whose controller-owned instances are made again by the controller restored with them (revisions: by StatefulSets and DaemonSets from their template). */
+const CONTROLLED_KINDS = new Set(['/Pod', 'apps/ReplicaSet', 'batch/Job', 'apps/ControllerRevision']);
 
 /** Controllers that write EndpointSlices from Services (and from selector-less Services' Endpoints). */
 const SLICE_CONTROLLERS = new Set(['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io']);
@@ -27,9 +27,9 @@ const PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
 
 /**
  * Why an object is not restored at all, or undefined when it is: kinds the
- * cluster maintains, controller-owned Pods, ReplicaSets and Jobs, endpoint
- * slices of Services, service account token Secrets, the published CA
- * bundle, dynamically provisioned PVs.
+ * cluster maintains, controller-owned Pods, ReplicaSets, Jobs and
+ * ControllerRevisions, endpoint slices of Services, service account token
+ * Secrets, the published CA bundle, dynamically provisioned PVs.
  */
 export function skipReason(obj: KObject): string | undefined {
   const gk = groupKind(obj);

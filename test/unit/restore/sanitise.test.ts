@@ -25,11 +25,12 @@ describe('restore skip reasons', function () {
     assert.equal(skipReason(obj('discovery.k8s.io/v1', 'EndpointSlice', 'external-db', 'shop', { labels: { 'kubernetes.io/service-name': 'external-db' } })), undefined);
   });
 
-  it('skips Pods, ReplicaSets and Jobs a controller owns, naming the controller, and keeps unowned ones', function () {
+  it('skips Pods, ReplicaSets, Jobs and revisions a controller owns, naming the controller, and keeps unowned ones', function () {
     const rs = obj('apps/v1', 'ReplicaSet', 'web-123', 'shop', { owner });
     assert.equal(skipReason(rs), 'rebuilt by its controller, Deployment web');
     assert.ok(skipReason(obj('v1', 'Pod', 'web-123-x', 'shop', { owner: rs })));
     assert.ok(skipReason(obj('batch/v1', 'Job', 'nightly-1', 'shop', { owner: obj('batch/v1', 'CronJob', 'nightly', 'shop') })));
+    assert.ok(skipReason(obj('apps/v1', 'ControllerRevision', 'db-5d8f', 'shop', { owner: obj('apps/v1', 'StatefulSet', 'db', 'shop') })));
     assert.equal(skipReason(obj('v1', 'Pod', 'debug', 'shop')), undefined);
     assert.equal(skipReason(obj('batch/v1', 'Job', 'migrate', 'shop')), undefined);
     // A ConfigMap owned by something is not rebuilt by it.
