@@ -106,7 +106,7 @@ describe('restore acceptance: plan against a partly restored target as a restric
     await bed?.stop();
   });
 
-  it('classifies every object: unchanged, update, create, or forbidden', () => {
+  it('classifies every object: unchanged, update, create, or forbidden', async () => {
     const known: Record<string, PlanAction> = {
       'CustomResourceDefinition/backuppolicies.shop.example.com': 'unchanged',
       [`Namespace/${NS}`]: 'unchanged',
@@ -120,8 +120,15 @@ describe('restore acceptance: plan against a partly restored target as a restric
       'Service/db': 'forbidden',
       'Service/web': 'forbidden',
     };
+    // Anything else is created where restricted may write its kind, and forbidden where not (StorageClasses, ControllerRevisions…).
+    const writable = new Set(restrictedGrants().flatMap((g) => (g.rules ?? []).flatMap((r: { resources: string[] }) => r.resources)));
     const actual = Object.fromEntries(plan.items.map((i) => [`${i.kind}/${i.name}`, i.action]));
-    const expected = Object.fromEntries(plan.items.map((i) => [`${i.kind}/${i.name}`, known[`${i.kind}/${i.name}`] ?? 'create']));
+    const expected: Record<string, PlanAction> = {};
+    await bed.devKube!.discover({ refresh: true }); // the CRD was created after the first discovery
+    for (const i of plan.items) {
+      const served = await bed.devKube!.resourceFor(i.group ? `${i.group}/${i.version}` : i.version, i.kind);
+      expected[`${i.kind}/${i.name}`] = known[`${i.kind}/${i.name}`] ?? (served && writable.has(served.resource) ? 'create' : 'forbidden');
+    }
     for (const k of Object.keys(known)) if (k !== 'ServiceAccount/default') assert.ok(k in actual, `the plan has ${k}`);
     assert.deepEqual(actual, expected);
     for (const k of ['Deployment/api', 'Deployment/web', 'StatefulSet/db', 'ConfigMap/db-tuning', 'Secret/shop-tls', 'BackupPolicy/db-nightly']) assert.equal(actual[k], 'create', k);
