@@ -93,11 +93,11 @@ function podPlaces(o: KObject): PodPlace[] {
   return places;
 }
 
-/** Every container of a pod spec, with the list it is in. */
-function containersOf(spec: Record<string, any>): { list: string; container: Record<string, any> }[] {
-  const out: { list: string; container: Record<string, any> }[] = [];
+/** Every container of a pod spec: init, regular and ephemeral. */
+function containersOf(spec: Record<string, any>): Record<string, any>[] {
+  const out: Record<string, any>[] = [];
   for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
-    for (const c of (spec[list] as unknown[] | undefined) ?? []) if (c && typeof c === 'object') out.push({ list, container: c as Record<string, any> });
+    for (const c of (spec[list] as unknown[] | undefined) ?? []) if (c && typeof c === 'object') out.push(c as Record<string, any>);
   }
   return out;
 }
@@ -273,7 +273,7 @@ function mapIngressClasses(o: KObject, profile: RestoreProfile, notes: Notes): v
 function mapImages(o: KObject, profile: RestoreProfile, notes: Notes): void {
   if (!profile.imageRegistryMapping) return;
   for (const place of podPlaces(o)) {
-    for (const { container } of containersOf(place.spec)) {
+    for (const container of containersOf(place.spec)) {
       if (typeof container.image !== 'string') continue;
       const mapped = mapImage(container.image, profile.imageRegistryMapping);
       if (mapped !== undefined && mapped !== container.image) {
