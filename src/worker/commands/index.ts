@@ -9,9 +9,20 @@ export interface CliCommand {
 }
 
 import { captureCommands } from './capture';
+import { planCommands } from './plan';
 import { repoCommands } from './repo';
 import { repoFileCommands } from './repoFiles';
+import { restoreCommands } from './restore';
+import { restoreFileCommands } from './restoreFile';
 import { snapshotCommands } from './snapshots';
 
 /** Every command the CLI knows; feature modules add theirs here. */
-export const commands: CliCommand[] = [...captureCommands, ...repoCommands, ...repoFileCommands, ...snapshotCommands];
+export const commands: CliCommand[] = [
+  ...captureCommands,
+  ...planCommands,
+  ...restoreCommands,
+  ...restoreFileCommands,
+  ...repoCommands,
+  ...repoFileCommands,
+  ...snapshotCommands,
+];

@@ -15,6 +15,11 @@ import {
   validateSnapshotsFileParams,
   validateSnapshotsFilesParams,
   validateSnapshotsObjectParams,
+  validateRepositoryPruneParams,
+  validateRestoreApplyParams,
+  validateRestoreFileParams,
+  validateRestorePlanParams,
+  validateRestoreProfilesParams,
 } from '../../protocol/workerParams';
 import type { RequestType } from 'vscode-jsonrpc';
 import {
@@ -34,6 +39,11 @@ import {
   SnapshotsFileRequest,
   SnapshotsFilesRequest,
   SnapshotsObjectRequest,
+  RepositoryPruneRequest,
+  RestoreApplyRequest,
+  RestoreFileRequestType,
+  RestorePlanRequest,
+  RestoreProfilesRequest,
   type JobParams,
 } from '../../protocol/worker';
 import { captureJob } from './capture';
@@ -43,6 +53,7 @@ import { initRepositoryJob } from './repositoryInit';
 import { listSnapshotsJob, showSnapshotJob } from './snapshots';
 import { verifyJob } from './verify';
 import { clusterObject } from './liveObject';
+import { repositoryPruneJob, restoreApplyJob, restoreFileJob, restorePlanJob, restoreProfiles } from './restore';
 import { deleteSnapshotJob, snapshotContentsJob, snapshotFileJob, snapshotFilesJob, snapshotObjectJob } from './snapshotContents';
 
 export type { JobContext } from './context';
@@ -72,6 +83,10 @@ export const jobKinds: JobKind[] = [
   kind(SnapshotsFilesRequest, validateSnapshotsFilesParams, snapshotFilesJob),
   kind(SnapshotsFileRequest, validateSnapshotsFileParams, snapshotFileJob),
   kind(SnapshotsDeleteRequest, validateSnapshotsDeleteParams, deleteSnapshotJob),
+  kind(RestorePlanRequest, validateRestorePlanParams, restorePlanJob),
+  kind(RestoreApplyRequest, validateRestoreApplyParams, restoreApplyJob),
+  kind(RestoreFileRequestType, validateRestoreFileParams, restoreFileJob),
+  kind(RepositoryPruneRequest, validateRepositoryPruneParams, repositoryPruneJob),
 ];
 
 /** A request about a cluster (no repository, no job id): the method, its params check, and the work. */
@@ -93,4 +108,5 @@ export const clusterRequestKinds: ClusterRequestKind[] = [
   clusterKind(ClusterTagRequest, validateClusterTagParams, clusterTag),
   clusterKind(ClusterWatchRequest, validateClusterWatchParams, clusterWatch),
   clusterKind(ClusterObjectRequest, validateClusterObjectParams, clusterObject),
+  clusterKind(RestoreProfilesRequest, validateRestoreProfilesParams, restoreProfiles),
 ];
