@@ -5,13 +5,56 @@
  * whose PVC carries this snapshot's data marker are not written again.
  */
 import { sweepMovers } from '../capture/mover';
+import { RESTORE_HOOK_PREFIXES } from '../capture/hookAnnotations';
 import { openKubeClient } from '../kube/client';
-import { silentLogger } from '../log';
+import { sleep } from '../kube/retry';
+import type { KubeClient } from '../kube/types';
+import { silentLogger, type Logger } from '../log';
 import { CancelledError, throwIfCancelled } from '../progress';
 import { applyPlan } from './apply';
 import { runRestoreHooks } from './hooks';
-import { buildPlan, type RestoreOptions } from './plan';
-import type { RestoreRequest, RestoreResult } from './types';
+import { buildPlan, describeObject, type PlanState, type RestoreOptions } from './plan';
+import type { RestoreRecordEntry, RestoreRequest, RestoreResult } from './types';
+
+/** Workloads whose pod template is copied into the pods their controllers make. */
+const WORKLOAD_KINDS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job']);
+const HOOKED_PODS_WAIT_MS = 60_000;
+
+/**
+ * Waits until every workload the restore wrote whose pod template carries a
+ * post-restore hook has a pod made since the restore started: the
+ * controllers make pods a moment after their workload, and the hooks run
+ * in the pods that exist when they are looked for.
+ */
+async function waitForHookedPods(kube: KubeClient, state: PlanState, record: RestoreRecordEntry[], since: Date, signal: AbortSignal | undefined, log: Logger): Promise<void> {
+  const written = new Set(record.filter((r) => r.outcome === 'created' || r.outcome === 'updated' || r.outcome === 'recreated').map((r) => `${r.group}/${r.kind}/${r.namespace ?? ''}/${r.name}`));
+  const hooked = state.objects
+    .map((o) => o.prepared.object)
+    .filter((o) => {
+      const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+      if (!WORKLOAD_KINDS.has(`${group}/${o.kind}`) || !written.has(`${group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)) return false;
+      if (o.spec?.replicas === 0 || !o.spec?.selector?.matchLabels) return false;
+      const annotations: Record<string, string> = o.spec?.template?.metadata?.annotations ?? {};
+      return RESTORE_HOOK_PREFIXES.some((p) => annotations[`${p}command`] !== undefined);
+    });
+  if (hooked.length === 0) return;
+  const pods = await kube.resourceFor('v1', 'Pod', { signal });
+  if (!pods) return;
+  const from = Math.floor(since.getTime() / 1000) * 1000;
+  const deadline = Date.now() + HOOKED_PODS_WAIT_MS;
+  for (const w of hooked) {
+    const labelSelector = Object.entries<string>(w.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    for (;;) {
+      const list = await kube.listAll(pods, { namespace: w.metadata.namespace, labelSelector, signal });
+      if (list.some((p) => Date.parse(p.metadata.creationTimestamp ?? '') >= from)) break;
+      if (Date.now() > deadline) {
+        log.log('warn', `${describeObject(w)} has no new pod after ${HOOKED_PODS_WAIT_MS / 1000}s: its post-restore hook may not run`);
+        break;
+      }
+      await sleep(500, signal);
+    }
+  }
+}
 
 /** Plan items a complete restore leaves nothing of. */
 const UNFINISHED = new Set(['create', 'update', 'conflict']);
@@ -41,6 +84,7 @@ export async function runRestore(request: RestoreRequest, options: RestoreOption
     if (applied.wrote && state.namespaces.length > 0) {
       throwIfCancelled(signal);
       options.onProgress?.({ phase: 'hooks' });
+      await waitForHookedPods(kube, state, record, since, signal, log);
       record.push(...(await runRestoreHooks(kube, { namespaces: state.namespaces, since }, { signal, log })));
     }
     throwIfCancelled(signal);

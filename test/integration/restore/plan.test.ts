@@ -151,4 +151,29 @@ describe('restore plan and apply on the sandbox clusters', function () {
     assert.deepEqual(again.plan.volumes.map((v) => v.action), ['unchanged']);
     assert.equal(again.complete, true);
   });
+
+  it('runs the post-restore hook of a restored workload\'s new pod, after the objects are written', async () => {
+    const prod = bed.prodKube;
+    await prod.create((await prod.resourceFor('v1', 'Namespace'))!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hooked' } });
+    await prod.create((await prod.resourceFor('apps/v1', 'Deployment'))!, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'app', namespace: 'hooked' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'hooked' } },
+        template: {
+          metadata: { labels: { app: 'hooked' }, annotations: { 'post.hook.restore.lifeboat.dev/command': JSON.stringify(['/bin/sh', '-c', 'echo warmed']) } },
+          spec: { containers: [{ name: 'app', image: 'docker.io/library/busybox:1.37', command: ['sleep', 'infinity'] }] },
+        },
+      },
+    });
+    const hookedSnapshot = await capture(bed, ['hooked']);
+    const result = await runRestore({ snapshot: hookedSnapshot, kubeconfig: bed.sandbox.kubeconfigPath, context: 'sandbox-dev', profile: 'dr' }, { repo: bed.repo });
+    const outcomes = result.record.map((r) => `${r.outcome} ${r.kind}`);
+    assert.deepEqual(outcomes.slice(-1), ['hook-ran Pod'], outcomes.join(', '));
+    assert.ok(outcomes.indexOf('created Deployment') < outcomes.indexOf('hook-ran Pod'));
+    assert.match(result.record[result.record.length - 1].name, /^app-/);
+    assert.equal(result.complete, true);
+  });
 });
