@@ -6,12 +6,12 @@
 import { strict as assert } from 'node:assert';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { HEARTBEAT_ANNOTATION, HOLDER_ANNOTATION, RESTORE_SELECTOR } from '../../../src/engine/capture/mover';
+import { CAPTURE_LABELS, HEARTBEAT_ANNOTATION, HOLDER_ANNOTATION, holderIdentity, RESTORE_LABELS, RESTORE_SELECTOR, sweepMovers } from '../../../src/engine/capture/mover';
 import type { KObject, WatchEventType } from '../../../src/engine/kube/types';
 import { CancelledError, type JobProgress } from '../../../src/engine/progress';
 import { readManifest } from '../../../src/engine/repo/api';
 import { writeVolume } from '../../../src/engine/restore/volumeWrite';
-import { assertSameTree, hostTree, runningPod, snapshotTree, until } from '../capture/volumeFixtures';
+import { assertSameTree, ensureNamespace, hostTree, runningPod, snapshotTree, until } from '../capture/volumeFixtures';
 import { addFilesOfEveryKind, captureDb, claimDir, DB, newClaim, ownerOf, restoreMovers, startRestoreVolumeBed, stopRestoreVolumeBed, type RestoreVolumeBed } from './volumeBed';
 
 describe('writing volume data back into a claim', function () {
@@ -141,11 +141,33 @@ describe('writing volume data back into a claim', function () {
     await assert.rejects(writeVolume(bed.devKube, bed.repo, { snapshot: 'ffffffff', source: DB, target }), /no snapshot "ffffffff"/);
   });
 
+  it('sweeps restore movers left by a process that stopped beating, with the capture leftovers, and leaves live ones', async () => {
+    await ensureNamespace(bed.devKube, bed.devKinds, 'sweep');
+    const stale = new Date(Date.now() - 10 * 60_000).toISOString();
+    const fresh = new Date().toISOString();
+    const pod = (name: string, labels: Record<string, string>, heartbeat: string, holder = 'elsewhere.example/1/1'): KObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'sweep', labels, annotations: { [HOLDER_ANNOTATION]: holder, [HEARTBEAT_ANNOTATION]: heartbeat } },
+      spec: { containers: [{ name: 'mover', image: 'docker.io/library/busybox:1.37', command: ['sleep', '3600'] }] },
+    });
+    await bed.devKube.create(bed.devKinds.pods, pod('restore-left', { ...RESTORE_LABELS }, stale));
+    await bed.devKube.create(bed.devKinds.pods, pod('capture-left', { ...CAPTURE_LABELS }, stale));
+    await bed.devKube.create(bed.devKinds.pods, pod('restore-live', { ...RESTORE_LABELS }, fresh, holderIdentity()));
+    await bed.devKube.create(bed.devKinds.pods, pod('other-mover', { 'app.kubernetes.io/managed-by': 'lifeboat', 'lifeboat.dev/mover': 'something-else' }, stale));
+    const { removed } = await sweepMovers(bed.devKube);
+    assert.deepEqual(removed.sort(), ['Pod sweep/capture-left', 'Pod sweep/restore-left']);
+    const left = (await bed.devKube.listAll(bed.devKinds.pods, { namespace: 'sweep' })).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+    assert.deepEqual(left.sort(), ['other-mover', 'restore-live']);
+    for (const name of left) await bed.devKube.delete(bed.devKinds.pods, name, 'sweep', { gracePeriodSeconds: 0 });
+    await until('the pods of the sweep test to be gone', async () => (await restoreMovers(bed.devKube, bed.devKinds)).length === 0);
+  });
+
   it('is cancelled while the mover starts: CancelledError, and the mover is removed', async () => {
     await newClaim(bed.devKube, bed.devKinds, 'copies', 'cancelled');
     const ac = new AbortController();
     const run = await watchMovers(async () => {
-      const started = until('the mover to be created', async () => (await restoreMovers(bed.devKube, bed.devKinds)).length > 0).then(() => ac.abort());
+      const started = until('the mover to be created', async () => (await restoreMovers(bed.devKube, bed.devKinds)).some((m) => m.startsWith('copies/'))).then(() => ac.abort());
       try {
         return await writeVolume(bed.devKube, bed.repo, { snapshot, source: DB, target: { namespace: 'copies', pvc: 'cancelled' }, signal: ac.signal });
       } finally {
