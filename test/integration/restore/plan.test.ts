@@ -176,4 +176,24 @@ describe('restore plan and apply on the sandbox clusters', function () {
     assert.match(result.record[result.record.length - 1].name, /^app-/);
     assert.equal(result.complete, true);
   });
+
+  it('plans a change the server refuses in place as a conflict, left alone under update and recreated under recreate', async () => {
+    const dev = bed.devKube!;
+    await dev.create((await dev.resourceFor('v1', 'Namespace'))!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'frozen' } });
+    const configMaps = (await dev.resourceFor('v1', 'ConfigMap'))!;
+    await dev.create(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'api-config', namespace: 'frozen' }, data: { stale: 'true' }, immutable: true });
+    const one: RestoreRequest = { ...request, namespaceMapping: { shop: 'frozen' }, selection: { object: { kind: 'configmap', namespace: 'shop', name: 'api-config' }, clusterResources: 'none' } };
+    const plan = await planRestore(one, { repo: bed.repo });
+    assert.deepEqual(plan.items.map((i) => `${i.kind} ${i.namespace}/${i.name}: ${i.action}`), ['ConfigMap frozen/api-config: conflict']);
+    assert.match(plan.items[0].message ?? '', /immutable/);
+    const left = await runRestore(one, { repo: bed.repo });
+    assert.deepEqual(left.record.map((r) => r.outcome), ['skipped']);
+    assert.match(left.record[0].message ?? '', /recreate policy/);
+    assert.equal(left.complete, false);
+    const recreated = await runRestore({ ...one, existing: 'recreate' }, { repo: bed.repo });
+    assert.deepEqual(recreated.record.map((r) => r.outcome), ['recreated']);
+    assert.equal(recreated.complete, true);
+    const now = await dev.get(configMaps, 'api-config', 'frozen');
+    assert.equal(now?.data?.stale, undefined);
+  });
 });
