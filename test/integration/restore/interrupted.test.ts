@@ -8,7 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { planRestore } from '../../../src/engine/restore';
-import type { RestoreRequest } from '../../../src/engine/restore/types';
+import type { RestorePlan, RestoreRequest } from '../../../src/engine/restore/types';
 import { RESTORE_SELECTOR } from '../../../src/engine/capture/mover';
 import { cliOk, startCli, type RunResult } from '../../support/proc';
 import { assertSameListing, capture, podsRunning, podVolumeListing, restoreMovers, snapshotVolumeListing, startRestoreBed, until, type RestoreBed } from './bed';
@@ -24,6 +24,7 @@ describe('restore acceptance: a restore killed halfway completes when run again'
   let killed: RunResult;
   let createdLines: string[];
   let moversAfterKill: string[];
+  let planAfterKill: RestorePlan;
   let rerun: RunResult;
 
   const restoreArgs = (): string[] => ['restore', snapshot, '--to', 'sandbox-dev', '--profile', 'dev', '--namespace-mapping', 'shop:shop-dev', '--yes', '--repo', bed.repoDir];
@@ -58,6 +59,7 @@ describe('restore acceptance: a restore killed halfway completes when run again'
     killed = await run.done;
     watching.abort();
     moversAfterKill = await restoreMovers(bed.devKube!);
+    planAfterKill = await planRestore(request, { repo: bed.repo });
 
     rerun = await cliOk(restoreArgs(), { env: env(), timeoutMs: 240_000 });
   });
@@ -69,6 +71,9 @@ describe('restore acceptance: a restore killed halfway completes when run again'
     assert.equal(killed.signal, 'SIGKILL', `the first run ended by itself before it could be interrupted (exit ${killed.code}):\n${killed.stdout.slice(-2000)}\n${killed.stderr.slice(-2000)}`);
     assert.ok(createdLines.length >= CREATED_BEFORE_KILL, `"created" lines before the kill: ${createdLines.join(' | ')}`);
     assert.ok(moversAfterKill.length >= 1, 'the killed run left its mover pod behind');
+    const counts = planAfterKill.counts;
+    assert.ok(counts.unchanged > 0 && counts.create > 0, `part of the objects were restored, part not: ${JSON.stringify(counts)}`);
+    assert.deepEqual(planAfterKill.volumes.map((v) => v.action), ['write'], 'the volume is still to be written');
   });
 
   it('completes on the second run, without a mover left', async () => {
