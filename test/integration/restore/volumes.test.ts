@@ -163,6 +163,25 @@ describe('writing volume data back into a claim', function () {
     await until('the pods of the sweep test to be gone', async () => (await restoreMovers(bed.devKube, bed.devKinds)).length === 0);
   });
 
+  it('is cancelled while the data flows: CancelledError, and the mover is removed', async () => {
+    await newClaim(bed.devKube, bed.devKinds, 'copies', 'cancelled-later');
+    const ac = new AbortController();
+    const run = await watchMovers(() =>
+      writeVolume(bed.devKube, bed.repo, {
+        snapshot,
+        source: DB,
+        target: { namespace: 'copies', pvc: 'cancelled-later' },
+        signal: ac.signal,
+        onProgress: (p) => {
+          if ((p.bytesDone ?? 0) > 0) ac.abort();
+        },
+      }),
+    );
+    assert.ok(run.error instanceof CancelledError, `cancelled, not ${String(run.error)}`);
+    assert.equal(run.pods.length, 1);
+    assert.deepEqual(await until('the mover to be gone', async () => ((await restoreMovers(bed.devKube, bed.devKinds)).length === 0 ? [] : undefined)), []);
+  });
+
   it('is cancelled while the mover starts: CancelledError, and the mover is removed', async () => {
     await newClaim(bed.devKube, bed.devKinds, 'copies', 'cancelled');
     const ac = new AbortController();
