@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PLAN_ACTIONS, type RestorePlan, type RestoreResult } from '../../../src/engine/restore/types';
-import { cli, cliOk, parseJson } from '../../support/proc';
+import { buildCli, cli, cliOk, parseJson, run } from '../../support/proc';
 import { startRestoreBed, type RestoreBed } from './bed';
 
 /**
@@ -112,6 +112,31 @@ describe('lifeboat plan, restore and restore-file on the sandbox clusters', func
     assert.match(r.stderr, /pass --yes/);
     assert.match(r.stderr, /sandbox-dev/);
     assert.ok(!(await devNamespaces()).includes('namespace/shop-dev'));
+  });
+
+  /** `lifeboat ARGS` at a terminal (a pseudo-terminal from script(1)), typing `answer` at the prompt. */
+  const atTerminal = async (args: string[], answer: string) => {
+    const quoted = [process.execPath, await buildCli(), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    return run('script', ['-qec', quoted, '/dev/null'], { env: env(), input: `${answer}\n`, timeoutMs: 240_000 });
+  };
+
+  it('restore at a terminal shows the plan, calls a production context out, and writes nothing unless the context name is typed', async () => {
+    const r = await atTerminal(['restore', 'latest', '--to', 'sandbox-prod', '-n', 'shop', '--include-kinds', 'ConfigMap', '--namespace-mapping', 'shop:shop-copy'], 'yes');
+    assert.equal(r.code, 130, r.stdout);
+    assert.match(r.stdout, /^target: context sandbox-prod .*PRODUCTION/m);
+    assert.match(r.stdout, /sandbox-prod is a PRODUCTION context/);
+    assert.match(r.stdout, /Restore into context sandbox-prod\? Type the context name to confirm:/);
+    assert.match(r.stdout, /not confirmed: nothing was written to sandbox-prod/);
+    const namespaces = (await bed.kubectl(['--context', 'sandbox-prod', 'get', 'namespaces', '-o', 'name'])).split('\n');
+    assert.ok(!namespaces.includes('namespace/shop-copy'));
+  });
+
+  it('restore at a terminal goes ahead once the target context is typed back', async () => {
+    const r = await atTerminal(['restore', 'latest', '--to', 'sandbox-dev', '-n', 'shop', '--include-kinds', 'ConfigMap', '--namespace-mapping', 'shop:shop-typed'], 'sandbox-dev');
+    assert.equal(r.code, 0, r.stdout);
+    assert.ok(!/PRODUCTION/.test(r.stdout));
+    assert.match(r.stdout, /restore into sandbox-dev complete/);
+    assert.ok((await devNamespaces()).includes('namespace/shop-typed'));
   });
 
   it('restore --yes hydrates shop into sandbox-dev as shop-dev with the dev profile, prints each write and a complete verify', async () => {
