@@ -2,7 +2,7 @@
  * Acceptance: planning against a target that already holds part of the
  * application, as a user who may not write everything. On sandbox-dev,
  * `shop-dev` holds some of shop's objects as they are in the snapshot, some
- * changed, and the `restricted` user may write every kind there but
+ * changed (one where the server allows no change in place), and the `restricted` user may write every kind there but
  * Services. Its plan classifies each object, shows the change of what
  * differs, and holds no Secret value.
  */
@@ -94,6 +94,11 @@ describe('restore acceptance: plan against a partly restored target as a restric
     await copy('Service/api');
     // Changed:
     await copy('ConfigMap/web-nginx', (o) => (o.data['default.conf'] = o.data['default.conf'].replace('listen 8080;', 'listen 9090;')));
+    // Changed where the server allows no change in place: a claim's access modes.
+    await copy('PersistentVolumeClaim/data-db-0', (o) => {
+      o.spec.accessModes = ['ReadWriteMany'];
+      delete o.spec.volumeName;
+    });
     const devKey = Buffer.from('sk_test_a-development-key-that-is-long').toString('base64');
     await copy('Secret/api-keys', (o) => (o.data.PAYMENT_API_KEY = devKey));
     for (const grant of restrictedGrants()) await createOn(dev, grant);
@@ -106,7 +111,7 @@ describe('restore acceptance: plan against a partly restored target as a restric
     await bed?.stop();
   });
 
-  it('classifies every object: unchanged, update, create, or forbidden', async () => {
+  it('classifies every object: unchanged, update, conflict, create, or forbidden', async () => {
     const known: Record<string, PlanAction> = {
       'CustomResourceDefinition/backuppolicies.shop.example.com': 'unchanged',
       [`Namespace/${NS}`]: 'unchanged',
@@ -116,6 +121,7 @@ describe('restore acceptance: plan against a partly restored target as a restric
       'Secret/db-credentials': 'unchanged',
       'ConfigMap/web-nginx': 'update',
       'Secret/api-keys': 'update',
+      'PersistentVolumeClaim/data-db-0': 'conflict',
       'Service/api': 'forbidden',
       'Service/db': 'forbidden',
       'Service/web': 'forbidden',
@@ -140,9 +146,11 @@ describe('restore acceptance: plan against a partly restored target as a restric
     assert.deepEqual(plan.target, { ...plan.target, context: 'sandbox-dev-restricted', production: false });
   });
 
-  it('gives the server\'s reason for what the user may not write', () => {
+  it('gives the server\'s reason for what the user may not write and for what cannot change in place', () => {
     const svc = plan.items.find((i) => i.kind === 'Service' && i.name === 'web')!;
     assert.match(svc.message ?? '', /User "restricted" cannot \w+ resource "services"/);
+    const claim = plan.items.find((i) => i.kind === 'PersistentVolumeClaim' && i.name === 'data-db-0')!;
+    assert.match(claim.message ?? '', /spec is immutable/);
   });
 
   it('shows the change of the changed ConfigMap, and nothing for unchanged objects', () => {

@@ -4,7 +4,8 @@
  * (the would-be object, nothing stored), 404 naming the namespace when it
  * is missing, 422 Invalid for immutable fields (Service clusterIP, PVC spec,
  * Deployment selector), 409 for an existing name and for a field owned by
- * another manager, 403 naming the user, verb and resource.
+ * another manager, 403 naming the user, verb and resource; and the
+ * DefaultStorageClass admission that decides which class a restored claim gets.
  */
 import { strict as assert } from 'node:assert';
 import { openKubeClient } from '../../../src/engine/kube/client';
@@ -157,5 +158,24 @@ describe('sandbox fidelity: the API answers a restore relies on', function () {
       { ...FM, dryRun: true },
     );
     assert.deepEqual(out.metadata.labels, { 'kubernetes.io/metadata.name': 'copy', team: 'a' });
+  });
+  it('a claim naming its class through the beta annotation gets no default class; one naming none gets the default', async () => {
+    const sc = (await admin.resourceFor('storage.k8s.io/v1', 'StorageClass'))!;
+    await admin.create(sc, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'rancher.io/local-path',
+    });
+    const claim = (name: string, annotations?: Record<string, string>): KObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'target', annotations },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    const beta = await admin.create(r.pvc, claim('beta', { 'volume.beta.kubernetes.io/storage-class': 'fast' }));
+    assert.equal(beta.spec.storageClassName, undefined);
+    const plain = await admin.create(r.pvc, claim('plain'));
+    assert.equal(plain.spec.storageClassName, 'standard');
   });
 });

@@ -220,7 +220,9 @@ export function applyDefaults(group: string, resource: string, obj: KObject, ctx
     case '/persistentvolumeclaims':
       obj.spec ??= {};
       obj.spec.volumeMode ??= 'Filesystem';
-      if (creating && obj.spec.storageClassName === undefined) {
+      // DefaultStorageClass admission leaves a claim alone that names its class
+      // through the beta annotation (PersistentVolumeClaimHasClass).
+      if (creating && obj.spec.storageClassName === undefined && obj.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] === undefined) {
         const sc = ctx.defaultStorageClass?.();
         if (sc) obj.spec.storageClassName = sc;
       }
