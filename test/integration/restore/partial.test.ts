@@ -2,9 +2,10 @@
  * Acceptance: planning against a target that already holds part of the
  * application, as a user who may not write everything. On sandbox-dev,
  * `shop-dev` holds some of shop's objects as they are in the snapshot, some
- * changed (one where the server allows no change in place), and the `restricted` user may write every kind there but
- * Services. Its plan classifies each object, shows the change of what
- * differs, and holds no Secret value.
+ * changed (one where the server allows no change in place), and the
+ * `restricted` user may write every kind there but Services. Its plan
+ * classifies each object, shows the change of what differs, and holds no
+ * Secret value.
  */
 import { strict as assert } from 'node:assert';
 import type { KObject, KubeClient } from '../../../src/engine/kube/types';
