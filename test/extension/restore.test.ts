@@ -130,6 +130,27 @@ describe('restoring from the editor', function () {
     }
   });
 
+  it('applies into a production context only when its name is typed', async function () {
+    const host = scriptedHost({
+      picks: [/^sandbox-prod$/, /^dr$/, /^Skip existing objects$/],
+      inputs: [[/namespace mapping/, ''], [/^Type sandbox-prod /, 'sandbox-pro']],
+      passphrase: PASSPHRASE,
+      confirm: true,
+    });
+    lifeboat.useHost(host);
+    const panel = (await vscode.commands.executeCommand('lifeboat.showRestorePlan', await snapshotNode())) as RestorePlanPanel | undefined;
+    assert.ok(panel, host.messages.join(' | '));
+    try {
+      const plan = await panel.refresh();
+      assert.ok(plan?.target.production, 'sandbox-prod matches the production pattern');
+      assert.equal(await panel.apply(), undefined, 'a mistyped name applies nothing');
+      assert.ok(host.messages.some((m) => m.startsWith('confirm: Restore snapshot') && m.includes('the PRODUCTION context sandbox-prod')), host.messages.join(' | '));
+      assert.equal(panel.applied, undefined);
+    } finally {
+      panel.dispose();
+    }
+  });
+
   it('restores a file of a volume into a local folder, byte for byte as the claim holds it', async function () {
     const snap = await snapshotNode();
     const volumes = (await children(snap)).find((n) => n.type === 'volumes');
@@ -177,14 +198,14 @@ describe('restoring from the editor', function () {
 
   it('adds a local repository: created with the passphrase, listed in the setting and the Snapshots view', async function () {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-added-repo-'));
-    const config = vscode.workspace.getConfiguration('lifeboat');
     try {
       const host = scriptedHost({ picks: [/^Local folder$/], passphrase: 'added-repository-passphrase', inputs: [[/^Name of the repository/, 'Added in a test']], open: [vscode.Uri.file(dir)] });
       lifeboat.useHost(host);
       const added = (await vscode.commands.executeCommand('lifeboat.addRepository')) as RepositorySetting | undefined;
       assert.ok(added, host.messages.join(' | '));
       assert.ok(host.messages.some((m) => m.startsWith('Created the repository Added in a test')), host.messages.join(' | '));
-      const setting = config.get<RepositorySetting[]>('repositories') ?? [];
+      // A WorkspaceConfiguration is a snapshot: read it again after the command's update.
+      const setting = vscode.workspace.getConfiguration('lifeboat').get<RepositorySetting[]>('repositories') ?? [];
       assert.ok(setting.some((r) => r.location === dir && r.name === 'Added in a test'), JSON.stringify(setting));
       assert.ok(setting.some((r) => r.name === 'Local (default)'), 'the default repository stays in the list');
       assert.ok(!JSON.stringify(setting).includes('added-repository-passphrase'), 'no passphrase in settings');
@@ -193,7 +214,7 @@ describe('restoring from the editor', function () {
       const labels = (await children()).map((n) => (n.type === 'repository' ? n.name : ''));
       assert.ok(labels.includes('Added in a test'), labels.join(', '));
     } finally {
-      await config.update('repositories', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.workspace.getConfiguration('lifeboat').update('repositories', undefined, vscode.ConfigurationTarget.Global);
       await rm(dir, { recursive: true, force: true });
     }
   });
