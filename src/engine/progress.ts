@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Progress of a long job, the same shape in the CLI's progress bar, the
  * worker's notifications and VS Code's progress UI.
@@ -25,6 +27,18 @@ export class CancelledError extends Error {
     super(message);
     this.name = 'CancelledError';
   }
+}
+
+/**
+ * The controller of one job. Its signal is shared by every request the job
+ * has waiting at once (hundreds, in the client's semaphore during a plan of
+ * thousands of objects), each adding an abort listener it removes when
+ * done, so the usual limit of ten listeners would only warn about nothing.
+ */
+export function jobController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 export function throwIfCancelled(signal: AbortSignal | undefined): void {

@@ -8,7 +8,7 @@ import {
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { version } from '../../package.json';
 import { logTo, type LogRecord } from '../engine/log';
-import { rateTracker, throttleProgress } from '../engine/progress';
+import { jobController, rateTracker, throttleProgress } from '../engine/progress';
 import { describeLocation } from '../engine/storage';
 import { InvalidParamsError } from '../protocol/validate';
 import {
@@ -93,7 +93,7 @@ export class WorkerServer {
     if (this.running.has(jobId)) throw new ResponseError(RpcErrorCodes.InvalidParams, `jobId: a job "${jobId}" is already running; use a new id per job`);
 
     const secrets = secretsOf(params.repository);
-    const controller = new AbortController();
+    const controller = jobController();
     const onCancel = token.onCancellationRequested(() => controller.abort());
     if (token.isCancellationRequested) controller.abort();
 
@@ -131,7 +131,7 @@ export class WorkerServer {
     if (!this.initialized) throw new ResponseError(RpcErrorCodes.ServerNotInitialized, `${kind.method} before initialize: send "initialize" first`);
     if (this.closing) throw new ResponseError(ErrorCodes.cancelled, 'the worker is shutting down');
     const params = validated(() => kind.validate(raw));
-    const controller = new AbortController();
+    const controller = jobController();
     const onCancel = token.onCancellationRequested(() => controller.abort());
     if (token.isCancellationRequested) controller.abort();
     const log = logTo((r) => this.notify(JobLogNotification, { record: r }));

@@ -3,6 +3,7 @@ import { parseConfig } from '../../engine/repo/config';
 import { KEYS } from '../../engine/repo/format';
 import { Repository } from '../../engine/repo/repository';
 import { NotFoundError, openBackend, type StorageBackend } from '../../engine/storage';
+import { jobController } from '../../engine/progress';
 import { ExitCode, UsageError } from '../cli';
 import { notice, parseOutputFormat, printJson, type OutputFormat } from '../output';
 import { PASSWORD_ENV, PromptCancelledError, readPassphrase } from '../passphrase';
@@ -113,7 +114,7 @@ export async function withRepository(values: Parsed['values'], body: (repo: Repo
  * cleanly (abort, release locks); a second one exits at once.
  */
 export async function cancellable<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
+  const controller = jobController();
   let presses = 0;
   const onSigint = (): void => {
     presses++;
