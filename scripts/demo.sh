@@ -3,9 +3,11 @@
 # packages, code-server on first use), builds, starts the prod and dev
 # sandbox clusters with the sample shop application, captures namespace shop
 # from prod with its volume data into a local repository, shows the
-# snapshot, then serves VS Code in the browser (code-server) with the
-# extension installed and pointed at the clusters and the repository. Runs
-# until Ctrl-C, which stops the editor server and the clusters.
+# snapshot, hydrates a dev copy of it (namespace shop-dev on the dev cluster,
+# with the dev restore profile: plan, then restore), then serves VS Code in
+# the browser (code-server) with the extension installed and pointed at the
+# clusters and the repository. Runs until Ctrl-C, which stops the editor
+# server and the clusters.
 #
 # Environment:
 #   LIFEBOAT_DEMO_PORT   port of the editor on 127.0.0.1 (default: a free one)
@@ -90,6 +92,22 @@ lifeboat capture --context sandbox-prod -n shop --tag demo
 echo
 echo "== lifeboat show latest"
 lifeboat show latest
+
+# --- Hydrate a dev copy of shop from the snapshot ---------------------------
+# The dev profile: one replica each, Secret values replaced by placeholders,
+# LoadBalancer/NodePort Services made ClusterIP, cloud annotations and node
+# placement dropped.
+hydrate=(latest --to sandbox-dev --profile dev --namespace-mapping shop:shop-dev -n shop)
+echo
+echo "== lifeboat plan ${hydrate[*]}"
+lifeboat plan "${hydrate[@]}"
+echo
+echo "== lifeboat restore ${hydrate[*]} --yes"
+lifeboat restore "${hydrate[@]}" --yes
+echo
+kubectl --context sandbox-dev wait --for=jsonpath='{.status.phase}'=Running pod/db-0 -n shop-dev --timeout=120s >/dev/null
+echo "== kubectl --context sandbox-dev get all,pvc -n shop-dev"
+kubectl --context sandbox-dev get all,pvc -n shop-dev
 
 # --- VS Code in the browser ------------------------------------------------
 echo
@@ -192,7 +210,9 @@ The sandbox clusters and the editor keep running until Ctrl-C. In another termin
   export KUBECONFIG=$KUBECONFIG LIFEBOAT_REPOSITORY=$LIFEBOAT_REPOSITORY
   export LIFEBOAT_PASSWORD="\$(cat $PWD/$state/passphrase)"   # unless you set your own
   node dist/worker.js snapshots
+  node dist/worker.js plan latest --to sandbox-dev --profile dev -n shop --namespace-mapping shop:shop-dev --output diff
   kubectl get deploy,sts,pvc,pods -n shop
+  kubectl --context sandbox-dev get deploy,sts,pvc,pods -n shop-dev
 
 TEXT
 trap - ERR

@@ -1,6 +1,7 @@
 /**
  * The demo script end to end: `bash scripts/demo.sh` starts the sandbox
- * clusters, captures shop, serves VS Code with the extension on the port
+ * clusters, captures shop, hydrates it into the dev cluster as shop-dev
+ * (plan, restore, listing), serves VS Code with the extension on the port
  * asked for, and Ctrl-C (SIGINT to its process group, as a terminal sends
  * it) stops everything it started. It uses the repository's
  * .lifeboat-sandbox folder, as a person running the demo does.
@@ -108,6 +109,23 @@ describe('the demo script (scripts/demo.sh)', function () {
     assert.match(output, /== lifeboat capture --context sandbox-prod -n shop/);
     assert.match(output, /StatefulSet\s+db/);
     assert.ok(output.indexOf('sandbox ready') < output.indexOf('== lifeboat capture'), 'capture output before "sandbox ready"');
+  });
+
+  it('plans the hydration of shop into sandbox-dev as shop-dev with the dev profile, restores it, and lists what runs there', async () => {
+    await waitForOutput('the hydrated namespace listing', /== kubectl --context sandbox-dev get all,pvc -n shop-dev\n[\s\S]*?persistentvolumeclaim\/data-db-0\s+Bound/, 5 * 60_000);
+    const plan = output.slice(output.indexOf('== lifeboat plan latest --to sandbox-dev --profile dev --namespace-mapping shop:shop-dev -n shop'));
+    assert.ok(plan.length > 0, 'the plan step is announced');
+    assert.match(plan, /^target: context sandbox-dev \(cluster sandbox-dev, https:\/\/127\.0\.0\.1:\d+\)$/m);
+    assert.match(plan, /^profile: dev, existing objects: update$/m);
+    assert.match(plan, /^create\s+Namespace\s+shop-dev\b/m);
+    assert.match(plan, /^create\s+StatefulSet\s+shop-dev\/db\b/m);
+    assert.match(plan, /^ {2}write\s+shop-dev\/data-db-0\s+\d+ file\(s\)/m);
+    const restore = output.slice(output.indexOf('== lifeboat restore latest'));
+    assert.match(restore, /^restore into sandbox-dev complete$/m);
+    const listing = output.slice(output.indexOf('== kubectl --context sandbox-dev get all,pvc -n shop-dev'));
+    assert.match(listing, /^pod\/db-0\s+\S+\s+Running/m);
+    assert.match(listing, /^statefulset\.apps\/db\s/m);
+    assert.ok(output.indexOf('== lifeboat restore latest') < output.indexOf('Open http://'), 'the hydration comes before the editor');
   });
 
   it('prints the address of VS Code on the port asked for, which answers /healthz and serves the editor page', async () => {
