@@ -139,7 +139,7 @@ function renderTable(): void {
   if (!tableHost || !state.plan) return;
   clear(tableHost);
   const rows = visibleItems(state.plan);
-  const table = h('vscode-table', { class: 'items', zebra: true, 'bordered-rows': true, resizable: true, columns: JSON.stringify(['14%', '16%', '18%', '22%', '30%']) });
+  const table = h('vscode-table', { class: 'items', zebra: true, 'bordered-rows': true, resizable: true, columns: JSON.stringify(['17%', '16%', '17%', '22%', '28%']) });
   const header = h('vscode-table-header', { slot: 'header' });
   for (const title of ['Action', 'Kind', 'Namespace', 'Name', 'Notes']) append(header, h('vscode-table-header-cell', {}, title));
   const body = h('vscode-table-body', { slot: 'body' });
@@ -182,10 +182,13 @@ function renderDiff(): void {
   }
   if (item.message) append(diffHost, h('p', { class: 'message' }, item.message));
   if (item.live === undefined && item.desired === undefined) {
-    append(diffHost, item.diff ? h('pre', { class: 'unified' }, item.diff) : h('p', { class: 'hint' }, 'No documents for this object.'));
+    const none = item.action === 'unchanged' ? 'Unchanged: the live object already is what the restore writes.' : 'The plan holds no documents for this object.';
+    append(diffHost, item.diff ? h('pre', { class: 'unified' }, item.diff) : h('p', { class: 'hint' }, none));
     return;
   }
   const table = h('table', { class: 'diff', 'aria-label': 'Live and desired YAML side by side' });
+  // Fixed layout takes its widths from here: narrow line numbers, the two documents sharing the rest.
+  append(table, h('colgroup', {}, h('col', { class: 'ln-col' }), h('col', {}), h('col', { class: 'ln-col' }), h('col', {})));
   append(
     table,
     h('thead', {}, h('tr', {}, h('th', { colspan: '2' }, item.live === undefined ? 'Live: does not exist' : 'Live'), h('th', { colspan: '2' }, 'After restore'))),
