@@ -119,7 +119,7 @@ describe('restore acceptance: the kubernetes/examples manifests round-trip from 
       }
       const prod = await bed.prodKube.get((await bed.prodKube.resourceFor(apiVersion, kind))!, name);
       const dev = await bed.devKube!.get((await bed.devKube!.resourceFor(apiVersion, kind))!, name);
-      assert.ok(dev, `${key} is on dev`);
+      assert.ok(dev, `${key} is in the snapshot and a namespaced object restored needs it, but it is not on dev`);
       assert.deepEqual(normalise({ ...dev, apiVersion, kind }), normalise({ ...prod!, apiVersion, kind }), key);
       compared++;
     }
