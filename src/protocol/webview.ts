@@ -10,9 +10,6 @@ import { integer, InvalidParamsError, object, string } from './validate';
  * `parseWebviewMessage`, which refuses unknown types and fields.
  */
 
-/** Bumped when a message changes shape; the webview bundle and the extension ship together, so this only guards stale panels. */
-export const WEBVIEW_PROTOCOL_VERSION = 1;
-
 /** What the plan panel was asked to show: the request in words, for its header. */
 export interface PlanPanelRequest {
   snapshot: string;

@@ -80,7 +80,7 @@ function renderTarget(): HTMLElement {
   append(section, h('div', { class: 'target-label' }, 'Restore into'), h('h1', { class: 'target-context' }, context));
   if (plan) append(section, h('div', { class: 'target-cluster' }, `cluster ${plan.target.cluster} · ${plan.target.server}`));
   const r = state.request;
-  const mapping = Object.entries(plan ? (r?.namespaceMapping ?? {}) : (r?.namespaceMapping ?? {}))
+  const mapping = Object.entries(r?.namespaceMapping ?? {})
     .map(([a, b]) => `${a} → ${b}`)
     .join(', ');
   const facts: string[] = [];
