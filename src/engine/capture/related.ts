@@ -44,7 +44,8 @@ export function relatedResourcesNeeded(captured: KObject[]): RelatedResource[] {
   return [...needed];
 }
 
-function storageClassOf(o: KObject): string | undefined {
+/** The StorageClass a claim or volume names: the field, or the beta annotation Kubernetes still honours. */
+export function storageClassOf(o: KObject): string | undefined {
   return o.spec?.storageClassName ?? o.metadata.annotations?.['volume.beta.kubernetes.io/storage-class'];
 }
 

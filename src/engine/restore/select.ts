@@ -7,6 +7,7 @@
  * a CRD's short name) and resolved against what the snapshot holds and what
  * the target serves, so a kind the target does not serve yet is still found.
  */
+import { storageClassOf } from '../capture/related';
 import { inParallel } from '../capture/select';
 import { parseLabelSelector } from '../capture/labelSelector';
 import { globMatch, kindFilter, namespaceInScope, resolveKinds, resourceKey } from '../capture/scope';
@@ -192,7 +193,8 @@ export async function selectFromSnapshot(repo: Repository, snapshot: string, sel
     await load([...related].filter((e) => e.kind === 'PersistentVolume'));
     for (const e of related) {
       if (e.kind !== 'PersistentVolume') continue;
-      const sc = loaded.get(e)?.spec?.storageClassName;
+      const pv = loaded.get(e);
+      const sc = pv ? storageClassOf(pv) : undefined;
       const scEntry = typeof sc === 'string' ? catalog.find((c) => c.group === 'storage.k8s.io' && c.kind === 'StorageClass' && c.name === sc) : undefined;
       if (scEntry && !primary.has(scEntry) && notExcluded.includes(entryResource(scEntry))) related.add(scEntry);
     }
@@ -247,7 +249,8 @@ function relatedEntries(catalog: CatalogResource[], selected: Array<{ entry: Cat
     if (entry.namespace !== undefined) add(clusterScoped('', 'Namespace', entry.namespace));
     if (entry.group === '' && entry.kind === 'PersistentVolumeClaim') {
       if (typeof object.spec?.volumeName === 'string' && object.spec.volumeName) add(clusterScoped('', 'PersistentVolume', object.spec.volumeName));
-      if (typeof object.spec?.storageClassName === 'string' && object.spec.storageClassName) add(clusterScoped('storage.k8s.io', 'StorageClass', object.spec.storageClassName));
+      const storageClass = storageClassOf(object);
+      if (typeof storageClass === 'string' && storageClass) add(clusterScoped('storage.k8s.io', 'StorageClass', storageClass));
     }
     if (entry.group === 'rbac.authorization.k8s.io' && entry.kind === 'RoleBinding' && object.roleRef?.kind === 'ClusterRole' && typeof object.roleRef.name === 'string') {
       add(clusterScoped('rbac.authorization.k8s.io', 'ClusterRole', object.roleRef.name));
