@@ -314,7 +314,11 @@ describe('Lifeboat in a real VS Code in the browser', function () {
 
   it('reads the side-by-side diff of StatefulSet db inside the plan panel', async function () {
     const view = webview();
-    await view.locator('vscode-table-row.item', { hasText: 'StatefulSet' }).filter({ hasText: /\bdb\b/ }).first().click();
+    // The text filter (kind, group, namespace/name) narrows the table to db's StatefulSet, so the row is in view wherever the table was scrolled.
+    await view.locator('#text-filter input').fill('StatefulSet apps shop/db');
+    await view.locator('.table-caption', { hasText: /^1 of \d+ objects$/ }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    // On the name cell: the row's middle can fall on a column's resize handle.
+    await view.locator('vscode-table-row.item', { hasText: 'StatefulSet' }).filter({ hasText: /\bdb\b/ }).first().locator('vscode-table-cell.name').click();
     await view.locator('.diff-section h2', { hasText: 'StatefulSet shop/db' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     // A create: nothing live on the left, the object as it will be written on the right.
     await view.locator('table.diff th', { hasText: 'Live: does not exist' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });

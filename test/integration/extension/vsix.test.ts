@@ -44,16 +44,24 @@ describe('the packaged extension (dist/lifeboat.vsix)', function () {
     assert.ok(size < 5 * 1024 * 1024, `dist/lifeboat.vsix is ${size} bytes`);
   });
 
-  it('holds the extension and worker bundles and the etcd protocol files', () => {
-    for (const file of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/package.json']) {
+  it('holds the extension, worker and panel bundles, the panels\' stylesheet and the etcd protocol files', () => {
+    const files = [
+      'extension/dist/extension.js',
+      'extension/dist/worker.js',
+      'extension/dist/webviews/restorePlan.js',
+      'extension/dist/webviews/overview.js',
+      'extension/media/panels.css',
+      'extension/package.json',
+    ];
+    for (const file of files) {
       assert.ok(entries.includes(file), `${file} is missing from the archive: ${entries.join(', ')}`);
     }
     const protos = entries.filter((e) => /^extension\/dist\/etcd3-proto\/[^/]+\.proto$/.test(e));
     assert.ok(protos.length > 0, `no dist/etcd3-proto/*.proto in the archive: ${entries.join(', ')}`);
   });
 
-  it('holds nothing from src/ or test/', () => {
-    const leaked = entries.filter((e) => /^extension\/(src|test)\//.test(e));
+  it('holds nothing from src/, test/ or webviews/, and no source maps', () => {
+    const leaked = entries.filter((e) => /^extension\/(src|test|webviews)\//.test(e) || e.endsWith('.map'));
     assert.deepEqual(leaked, []);
   });
 
