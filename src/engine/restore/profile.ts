@@ -573,7 +573,9 @@ export async function listProfiles(profilesDir: string = defaultProfilesDir()): 
       const p = await resolveExtends(await readProfileFile(file), profilesDir, file, []);
       // Two files for one name: the second is listed as the error it is.
       if (out.some((o) => o.name === name)) throw new ProfileError(`profile ${name} is defined twice: remove ${f} or rename it`, file);
-      out.push({ name, description: p.description, file, builtIn: false });
+      // The mapping lets a restore prompt start from what the profile maps.
+      const mapping = p.namespaceMapping && Object.keys(p.namespaceMapping).length ? { namespaceMapping: p.namespaceMapping } : {};
+      out.push({ name, description: p.description, file, builtIn: false, ...mapping });
     } catch (e) {
       out.push({ name, file, builtIn: false, error: (e as Error).message });
     }

@@ -240,7 +240,8 @@ describe('restore profiles', function () {
       );
       assert.deepEqual(infos[0], { name: 'dr', description: BUILTIN_PROFILES.dr.description, builtIn: true });
       const staging = infos.find((i) => i.name === 'staging')!;
-      assert.deepEqual(staging, { name: 'staging', description: 'staging', file: path.join(dir, 'staging.yaml'), builtIn: false });
+      assert.deepEqual(staging, { name: 'staging', description: 'staging', file: path.join(dir, 'staging.yaml'), builtIn: false, namespaceMapping: { shop: 'shop-staging' } });
+      assert.deepEqual(infos.find((i) => i.name === 'staging-eu')!.namespaceMapping, { shop: 'shop-staging', billing: 'billing-eu' }, 'the mapping after extends');
       assert.match(infos.find((i) => i.name === 'broken')!.error!, /broken\.yaml:1: replicas\.default: must be a whole number/);
       assert.ok(infos.find((i) => i.name === 'loop-a')!.error);
     });
