@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -104,6 +104,28 @@ describe('restoring from the editor', function () {
       assert.ok(plan.volumes.some((v) => v.pvc === 'data-db-0' && v.action === 'write' && v.bytes > 0), JSON.stringify(plan.volumes));
     } finally {
       panel.dispose();
+    }
+  });
+
+  it('offers the profiles of the workspace\'s profiles folder and starts the mapping prompt from the chosen one', async function () {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) this.skip();
+    const dir = path.join(folder!.uri.fsPath, '.lifeboat', 'profiles');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'hydrate.yaml'), 'description: dev with shop renamed\nextends: dev\nnamespaceMapping: {shop: shop-hydrated}\n');
+    const host = scriptedHost({ picks: [/^sandbox-dev$/, /^hydrate$/, /^Update existing objects$/], inputs: [[/namespace mapping/, 'shop:shop-hydrated']], passphrase: PASSPHRASE });
+    lifeboat.useHost(host);
+    const panel = (await vscode.commands.executeCommand('lifeboat.showRestorePlan', await snapshotNode())) as RestorePlanPanel | undefined;
+    try {
+      assert.ok(panel, host.messages.join(' | '));
+      assert.ok(host.messages.includes('input: Show Restore Plan: namespace mapping = shop:shop-hydrated'), host.messages.join(' | '));
+      const plan = await panel.refresh();
+      assert.equal(plan?.profile, 'hydrate');
+      const namespaced = plan!.items.filter((i) => i.namespace);
+      assert.ok(namespaced.length > 0 && namespaced.every((i) => i.namespace === 'shop-hydrated' || i.namespace === 'billing'), namespaced.map((i) => i.namespace).join(', '));
+    } finally {
+      panel?.dispose();
+      await rm(path.join(folder!.uri.fsPath, '.lifeboat'), { recursive: true, force: true });
     }
   });
 

@@ -47,7 +47,7 @@ export interface ScriptedAnswers {
   open?: vscode.Uri[];
 }
 
-/** Answers prompts as scripted (see ScriptedAnswers); keeps every message shown, confirmations as "confirm: …". */
+/** Answers prompts as scripted (see ScriptedAnswers); keeps every message shown, confirmations as "confirm: …", prefilled inputs as "input: TITLE = VALUE". */
 export function scriptedHost(answers: ScriptedAnswers): Host & { messages: string[] } {
   const messages: string[] = [];
   const picks = [...answers.picks];
@@ -64,6 +64,8 @@ export function scriptedHost(answers: ScriptedAnswers): Host & { messages: strin
       return item;
     },
     showInputBox: async (options) => {
+      // Prefilled values are never secrets in Lifeboat's prompts: recorded so a test can check them.
+      if (options.value) messages.push(`input: ${options.title ?? ''} = ${options.value}`);
       const asked = `${options.title ?? ''}\n${options.prompt ?? ''}`;
       const answer = answers.inputs?.find(([pattern]) => pattern.test(asked));
       return answer ? answer[1] : answers.passphrase;
