@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { InvalidParamsError } from '../../../src/protocol/validate';
 import {
   validateClusterContextsParams,
   validateClusterNamespacesParams,
@@ -8,15 +7,7 @@ import {
   validateClusterWatchParams,
   validateRepositoryInitParams,
 } from '../../../src/protocol/workerParams';
-
-function rejects(check: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(check, (err: unknown) => {
-    assert.ok(err instanceof InvalidParamsError, String(err));
-    assert.equal(err.field, field);
-    if (problem) assert.match(err.message, problem);
-    return true;
-  });
-}
+import { rejects } from './rejects';
 
 describe('cluster request params', function () {
   it('contexts take an optional kubeconfig, and no params at all', function () {

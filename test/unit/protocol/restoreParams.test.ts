@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { InvalidParamsError } from '../../../src/protocol/validate';
 import {
   validateRepositoryPruneParams,
   validateRestoreApplyParams,
@@ -7,15 +6,7 @@ import {
   validateRestorePlanParams,
   validateRestoreProfilesParams,
 } from '../../../src/protocol/workerParams';
-
-function rejects(check: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(check, (err: unknown) => {
-    assert.ok(err instanceof InvalidParamsError, String(err));
-    assert.equal(err.field, field);
-    if (problem) assert.match(err.message, problem);
-    return true;
-  });
-}
+import { rejects } from './rejects';
 
 const job = { jobId: 'restore-1', repository: { location: '/r', passphrase: 'secret-words' } };
 

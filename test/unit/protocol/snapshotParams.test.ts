@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { InvalidParamsError } from '../../../src/protocol/validate';
 import {
   validateClusterObjectParams,
   validateSnapshotsContentsParams,
@@ -8,15 +7,7 @@ import {
   validateSnapshotsFilesParams,
   validateSnapshotsObjectParams,
 } from '../../../src/protocol/workerParams';
-
-function rejects(check: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(check, (err: unknown) => {
-    assert.ok(err instanceof InvalidParamsError, String(err));
-    assert.equal(err.field, field);
-    if (problem) assert.match(err.message, problem);
-    return true;
-  });
-}
+import { rejects } from './rejects';
 
 const job = { jobId: 'browse-1', repository: { location: '/r', passphrase: 'secret-words' } };
 const volume = { namespace: 'shop', pvc: 'data-db-0' };

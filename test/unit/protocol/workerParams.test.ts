@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { InvalidParamsError } from '../../../src/protocol/validate';
 import {
   validateCaptureParams,
   validateInitializeParams,
@@ -7,17 +6,9 @@ import {
   validateSnapshotsListParams,
   validateSnapshotsShowParams,
 } from '../../../src/protocol/workerParams';
+import { rejects } from './rejects';
 
 const repository = { location: '/srv/backups', passphrase: 'hunter2-but-longer' };
-
-function rejects(check: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(check, (err: unknown) => {
-    assert.ok(err instanceof InvalidParamsError, String(err));
-    assert.equal(err.field, field);
-    if (problem) assert.match(err.message, problem);
-    return true;
-  });
-}
 
 describe('worker request params', function () {
   it('accepts well-formed params and keeps only the fields given', function () {
