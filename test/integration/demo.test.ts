@@ -125,12 +125,12 @@ describe('the demo script (scripts/demo.sh)', function () {
     const listing = output.slice(output.indexOf('== kubectl --context sandbox-dev get all,pvc -n shop-dev'));
     assert.match(listing, /^pod\/db-0\s+\S+\s+Running/m);
     assert.match(listing, /^statefulset\.apps\/db\s/m);
-    assert.ok(output.indexOf('== lifeboat restore latest') < output.indexOf('Open http://'), 'the hydration comes before the editor');
   });
 
   it('prints the address of VS Code on the port asked for, which answers /healthz and serves the editor page', async () => {
     const m = await waitForOutput('the editor address', /Open (http:\/\/127\.0\.0\.1:(\d+)\/) — Lifeboat is in the activity bar/, 5 * 60_000);
     assert.equal(Number(m[2]), port);
+    assert.ok(output.indexOf('== lifeboat restore latest') < output.indexOf('Open http://'), 'the hydration comes before the editor');
     assert.match(output, /passphrase: it is in \S+\.lifeboat-sandbox\/passphrase/);
     const passphrase = readFileSync(path.join(repoRoot, '.lifeboat-sandbox', 'passphrase'), 'utf8').trim();
     assert.ok(!output.includes(passphrase), 'the demo printed the passphrase');
