@@ -9,7 +9,7 @@
  * an interrupted restore still says what it wrote.
  */
 import { inParallel } from '../capture/select';
-import { KubeApiError, type ApiResource, type KubeClient, type OwnerReference } from '../kube/types';
+import { KubeApiError, type ApiResource, type KObject, type KubeClient, type OwnerReference } from '../kube/types';
 import { silentLogger, type Logger } from '../log';
 import { CancelledError, throwIfCancelled, type ProgressListener } from '../progress';
 import { sleep } from '../kube/retry';
@@ -103,16 +103,17 @@ export async function applyPlan(kube: KubeClient, state: PlanState, request: Res
   let done = 0;
   const progress = (current?: string): void => onProgress?.({ phase: 'apply', itemsDone: done, itemsTotal: total, current });
 
-  /** Server-side apply of the object as planned, with the owner references that can be resolved now. */
-  const applyObject = async (planned: PlannedObject, resource: ApiResource): Promise<void> => {
+  /** Server-side apply of the object as planned, with the owner references that can be resolved now; the object as stored. */
+  const applyObject = async (planned: PlannedObject, resource: ApiResource): Promise<KObject> => {
     const obj = planned.prepared.object;
     const { object, missing } = await resolveOwners(kube, obj, signal);
-    await kube.patch(resource, obj.metadata.name, resource.namespaced ? obj.metadata.namespace : undefined, object, 'apply', {
+    const stored = await kube.patch(resource, obj.metadata.name, resource.namespaced ? obj.metadata.namespace : undefined, object, 'apply', {
       force: true,
       fieldManager: RESTORE_FIELD_MANAGER,
       signal,
     });
     if (missing.length) pendingOwners.push({ planned, resource });
+    return stored;
   };
 
   const restoreOne = async (planned: PlannedObject): Promise<void> => {
@@ -137,8 +138,11 @@ export async function applyPlan(kube: KubeClient, state: PlanState, request: Res
         return;
       }
       const namespace = resource.namespaced ? obj.metadata.namespace : undefined;
-      // The plan may be a moment old (or this a re-run): what is there now decides.
-      const live = await kube.get(resource, obj.metadata.name, namespace, { signal });
+      // The plan's view of the target decides, without reading each object
+      // again; it is checked only where acting on a stale view would be wrong:
+      // an object created since the plan is left alone under the skip policy,
+      // and a conflict is deleted only when it is still there.
+      const live = planned.live ?? (policy === 'skip' || item.action === 'conflict' ? await kube.get(resource, obj.metadata.name, namespace, { signal }) : undefined);
       if (live && policy === 'skip') {
         write(entryOf(planned, 'skipped', 'exists on the target; the policy leaves existing objects as they are'));
         return;
@@ -154,17 +158,23 @@ export async function applyPlan(kube: KubeClient, state: PlanState, request: Res
         write(entryOf(planned, 'recreated'));
         return;
       }
+      let stored: KObject;
       try {
-        await applyObject(planned, resource);
+        stored = await applyObject(planned, resource);
       } catch (err) {
-        if (!(live && policy === 'recreate' && isImmutableFieldError(err))) throw err;
+        // A field that cannot change in place: the object exists (a create has none).
+        if (!(policy === 'recreate' && isImmutableFieldError(err))) throw err;
         await deleteAndWait(kube, resource, obj.metadata.name, namespace, signal);
         log.log('info', `deleted ${what} to create it again`, { context: kube.context });
         await applyObject(planned, resource);
         write(entryOf(planned, 'recreated'));
         return;
       }
-      write(entryOf(planned, live ? 'updated' : 'created'));
+      // The server bumps resourceVersion only when the apply changed the
+      // object, and a new uid means it was made anew (deleted since the plan).
+      const existed = live !== undefined && stored.metadata.uid === live.metadata.uid;
+      if (existed && stored.metadata.resourceVersion === live.metadata.resourceVersion) write(entryOf(planned, 'unchanged'));
+      else write(entryOf(planned, existed ? 'updated' : 'created'));
     } catch (err) {
       if (err instanceof CancelledError || signal?.aborted) throw err instanceof CancelledError ? err : new CancelledError();
       write(entryOf(planned, 'failed', errorMessage(err)));

@@ -1,11 +1,13 @@
 /**
  * The plan of a restore: every prepared object checked against the live
- * target — read it, server-side apply it as a dry run (`dryRun=All`, so the
+ * target — read it (listed with the others of its resource and namespace
+ * when there are many), server-side apply it as a dry run (`dryRun=All`, so the
  * server validates and defaults it without storing it), and compare — and
  * every volume the restore would write. Nothing on the target changes. The
  * plan is a plain value without Secret values; the applier (./apply) keeps
  * the working state behind it (resources, live objects, owner references).
  */
+import { resourceKey } from '../capture/scope';
 import { inParallel } from '../capture/select';
 import { openKubeClient } from '../kube/client';
 import { KubeApiError, type ApiResource, type KObject, type KubeClient, type OwnerReference } from '../kube/types';
@@ -147,6 +149,66 @@ export async function resolveOwners(kube: KubeClient, obj: KObject, signal?: Abo
   return { object: { ...obj, metadata }, missing };
 }
 
+/** Selected objects sharing a resource and namespace from which the plan lists them instead of getting each one. */
+export const LIST_LIVE_MIN_OBJECTS = 10;
+/**
+ * A list that hands out more than this many objects per selected one (plus
+ * a page) is given up for one get per object: a namespace of many objects
+ * of which the restore brings a few is cheaper to read object by object.
+ */
+const LIST_LIVE_MAX_RATIO = 4;
+const LIST_LIVE_SLACK = 500;
+
+/** The live objects read by listing, by "resource key|namespace", then by name; a group not listed has no entry. */
+export type LiveIndex = Map<string, Map<string, KObject>>;
+
+const liveGroupKey = (r: ApiResource, namespace: string | undefined): string => `${resourceKey(r)}|${namespace ?? ''}`;
+
+/**
+ * Reads the live objects of the restore with one paged list per resource
+ * and namespace shared by at least LIST_LIVE_MIN_OBJECTS selected objects,
+ * keeping only the selected names: thousands of objects cost a few
+ * requests instead of one each. A group whose list fails (403: the user may
+ * get but not list; or any other refusal) or turns out much larger than the
+ * selection is left out, and its objects are read one by one as before, so
+ * the classification (forbidden on a refused get, ...) does not change.
+ */
+export async function listLiveObjects(kube: KubeClient, objects: KObject[], options: { parallelism: number; signal?: AbortSignal; log?: Logger }): Promise<LiveIndex> {
+  const { signal } = options;
+  const groups = new Map<string, { resource: ApiResource; namespace?: string; names: Set<string> }>();
+  for (const obj of objects) {
+    const resource = await kube.resourceFor(obj.apiVersion, obj.kind, { signal });
+    if (!resource) continue;
+    const namespace = resource.namespaced ? obj.metadata.namespace : undefined;
+    const key = liveGroupKey(resource, namespace);
+    const group = groups.get(key) ?? { resource, namespace, names: new Set<string>() };
+    group.names.add(obj.metadata.name);
+    groups.set(key, group);
+  }
+  const index: LiveIndex = new Map();
+  const listed = [...groups].filter(([, g]) => g.names.size >= LIST_LIVE_MIN_OBJECTS && g.resource.verbs.includes('list'));
+  await inParallel(listed, options.parallelism, signal, async ([key, { resource, namespace, names }]) => {
+    const found = new Map<string, KObject>();
+    const limit = names.size * LIST_LIVE_MAX_RATIO + LIST_LIVE_SLACK;
+    let seen = 0;
+    try {
+      for await (const live of kube.list(resource, { namespace, signal })) {
+        if (++seen > limit) {
+          options.log?.log('debug', `${resource.kind} in ${namespace ?? 'the cluster'}: more than ${limit} on ${kube.context}; reading the ${names.size} restored one by one`);
+          return;
+        }
+        if (names.has(live.metadata.name)) found.set(live.metadata.name, live);
+      }
+    } catch (err) {
+      if (!(err instanceof KubeApiError)) throw err;
+      options.log?.log('debug', `cannot list ${resource.kind} in ${namespace ?? 'the cluster'} on ${kube.context} (${err.status}); reading the ${names.size} restored one by one`);
+      return;
+    }
+    index.set(key, found);
+  });
+  return index;
+}
+
 function emptyCounts(): Record<PlanAction, number> {
   return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, 0])) as Record<PlanAction, number>;
 }
@@ -187,16 +249,21 @@ export async function buildPlan(kube: KubeClient, request: RestoreRequest, optio
     );
   }
 
-  let done = 0;
   const total = prepared.objects.length;
   onProgress?.({ phase: 'plan', itemsDone: 0, itemsTotal: total });
+  const liveIndex = await listLiveObjects(
+    kube,
+    prepared.objects.map((p) => p.object),
+    { parallelism, signal, log },
+  );
+  let done = 0;
   const planned: PlannedObject[] = new Array(total);
   await inParallel(
     prepared.objects.map((p, i) => ({ p, i })),
     parallelism,
     signal,
     async ({ p, i }) => {
-      planned[i] = await planObject(kube, p, { crds, createdNamespaces, documents: options.documents === true, signal, short });
+      planned[i] = await planObject(kube, p, { crds, createdNamespaces, liveIndex, documents: options.documents === true, signal, short });
       done++;
       onProgress?.({ phase: 'plan', itemsDone: done, itemsTotal: total, current: describeObject(p.object) });
     },
@@ -290,12 +357,14 @@ async function missingStorageClasses(kube: KubeClient, resources: ApiResource[],
 interface PlanObjectContext {
   crds: Set<string>;
   createdNamespaces: Set<string>;
+  /** Live objects already read by listing (./listLiveObjects); the others are got one by one. */
+  liveIndex: LiveIndex;
   documents: boolean;
   signal?: AbortSignal;
   short: string;
 }
 
-/** Plans one object: served? live? dry run → action and diff. */
+/** Plans one object: served? live (listed, else got)? dry run → action and diff. */
 async function planObject(kube: KubeClient, prepared: PreparedObject, ctx: PlanObjectContext): Promise<PlannedObject> {
   const obj = prepared.object;
   const group = groupOf(obj.apiVersion);
@@ -332,7 +401,8 @@ async function planObject(kube: KubeClient, prepared: PreparedObject, ctx: PlanO
   const namespace = resource.namespaced ? obj.metadata.namespace : undefined;
   let live: KObject | undefined;
   try {
-    live = await kube.get(resource, obj.metadata.name, namespace, { signal: ctx.signal });
+    const listed = ctx.liveIndex.get(liveGroupKey(resource, namespace));
+    live = listed ? listed.get(obj.metadata.name) : await kube.get(resource, obj.metadata.name, namespace, { signal: ctx.signal });
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 403) return { prepared, resource, item: finish('forbidden', serverMessage(err)) };
     throw err;

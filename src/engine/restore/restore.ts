@@ -79,8 +79,13 @@ export async function runRestore(request: RestoreRequest, options: RestoreOption
     // A mover a killed restore left behind may still hold a claim this one writes.
     if (state.plan.volumes.some((v) => v.action === 'write')) await sweepMovers(kube, { log, signal });
     const since = new Date();
+    const applyStarted = Date.now();
     const applied = await applyPlan(kube, state, request, options);
     const record = applied.record;
+    log.log('info', `apply done in ${((Date.now() - applyStarted) / 1000).toFixed(1)} s: ${record.filter((r) => r.outcome !== 'unchanged').length} writes`, {
+      context: kube.context,
+      durationMs: Date.now() - applyStarted,
+    });
     if (applied.wrote && state.namespaces.length > 0) {
       throwIfCancelled(signal);
       options.onProgress?.({ phase: 'hooks' });
