@@ -172,8 +172,11 @@ export async function applyPlan(kube: KubeClient, state: PlanState, request: Res
       }
       // The server bumps resourceVersion only when the apply changed the
       // object, and a new uid means it was made anew (deleted since the plan).
-      const existed = live !== undefined && stored.metadata.uid === live.metadata.uid;
-      if (existed && stored.metadata.resourceVersion === live.metadata.resourceVersion) write(entryOf(planned, 'unchanged'));
+      // One the plan did not see but another manager wrote was made since
+      // (a namespace's default ServiceAccount, say): this apply updated it.
+      const managers: Array<{ manager?: string }> = Array.isArray(stored.metadata.managedFields) ? stored.metadata.managedFields : [];
+      const existed = live ? stored.metadata.uid === live.metadata.uid : managers.some((f) => f.manager !== RESTORE_FIELD_MANAGER);
+      if (live && existed && stored.metadata.resourceVersion === live.metadata.resourceVersion) write(entryOf(planned, 'unchanged'));
       else write(entryOf(planned, existed ? 'updated' : 'created'));
     } catch (err) {
       if (err instanceof CancelledError || signal?.aborted) throw err instanceof CancelledError ? err : new CancelledError();
