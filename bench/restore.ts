@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { generateDataset, treeBytes } from '../test/support/datagen';
 import { buildCli, repoRoot, run, type RunResult } from '../test/support/proc';
 import { startSandbox } from '../test/sandbox';
+import { publishReport } from './report';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'bench-passphrase-not-secret';
@@ -232,13 +233,7 @@ async function main(): Promise<void> {
       `Machine: ${machine}.`,
       '',
     ].join('\n');
-    process.stdout.write(doc);
-    const out = values.out ?? path.join(repoRoot, 'bench', 'results', 'restore.md');
-    if (out !== '-') {
-      await fs.mkdir(path.dirname(out), { recursive: true });
-      await fs.writeFile(out, doc);
-      log(`wrote ${out}`);
-    }
+    await publishReport(doc, repoRoot, 'restore', values.out, log);
   } finally {
     await sandbox.stop();
     if (values.keep) log(`kept ${scratch}`);

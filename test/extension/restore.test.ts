@@ -11,7 +11,7 @@ import type { SnapshotOverviewPanel } from '../../src/extension/panels/overview'
 import type { RestorePlanPanel } from '../../src/extension/panels/restorePlan';
 import type { RepositorySetting } from '../../src/extension/settings';
 import type { SnapshotTreeNode } from '../../src/extension/views/snapshots';
-import { extensionId, kubectlBytes, scriptedHost, until } from './support';
+import { extensionId, kubectlBytes, scriptedHost, until, findSnapshotNode } from './support';
 
 /**
  * Restoring from the editor against the sandbox: the plan panel for a
@@ -69,18 +69,7 @@ describe('restoring from the editor', function () {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  async function snapshotNode(): Promise<Extract<SnapshotTreeNode, { type: 'snapshot' }>> {
-    for (const repo of await children()) {
-      for (const cluster of await children(repo)) {
-        for (const day of await children(cluster)) {
-          for (const snap of await children(day)) {
-            if (snap.type === 'snapshot' && snap.snapshot.id.startsWith(snapshotId)) return snap;
-          }
-        }
-      }
-    }
-    assert.fail(`snapshot ${snapshotId} is not in the tree`);
-  }
+  const snapshotNode = (): Promise<Extract<SnapshotTreeNode, { type: 'snapshot' }>> => findSnapshotNode(children, snapshotId);
 
   it('opens the restore plan of the snapshot into sandbox-dev, whose page shows the plan\'s counts and rows', async function () {
     const host = scriptedHost({ picks: restorePicks(), inputs: [[/namespace mapping/, '']], passphrase: PASSPHRASE });

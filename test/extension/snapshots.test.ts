@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { parse } from 'yaml';
 import type { LifeboatExtension } from '../../src/extension/extension';
-import { extensionId, kubectlBytes, scriptedHost } from './support';
+import { extensionId, kubectlBytes, scriptedHost, findSnapshotNode } from './support';
 import type { SnapshotTreeNode } from '../../src/extension/views/snapshots';
 
 /**
@@ -45,19 +45,7 @@ describe('the Snapshots view', function () {
 
   after(() => lifeboat?.useHost(undefined));
 
-  /** The captured snapshot's node: repository → cluster → day → snapshot. */
-  async function snapshotNode(): Promise<Extract<SnapshotTreeNode, { type: 'snapshot' }>> {
-    for (const repo of await children()) {
-      for (const cluster of await children(repo)) {
-        for (const day of await children(cluster)) {
-          for (const snap of await children(day)) {
-            if (snap.type === 'snapshot' && snap.snapshot.id.startsWith(snapshotId)) return snap;
-          }
-        }
-      }
-    }
-    assert.fail(`snapshot ${snapshotId} is not in the tree`);
-  }
+  const snapshotNode = (): Promise<Extract<SnapshotTreeNode, { type: 'snapshot' }>> => findSnapshotNode(children, snapshotId);
 
   it('refreshes after the capture and lists the new snapshot under its cluster and day', async function () {
     assert.ok(refreshed, 'the tree was not refreshed after the capture');

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import pkg from '../../package.json';
 import type { Host } from '../../src/extension/host';
+import type { SnapshotTreeNode } from '../../src/extension/views/snapshots';
 
 /** What the extension-host tests share: the extension's id, kubectl on the sandbox, waiting, scripted prompts. */
 
@@ -74,4 +75,21 @@ export function scriptedHost(answers: ScriptedAnswers): Host & { messages: strin
     confirm: async (message, detail) => (messages.push(`confirm: ${message} ${detail}`), answers.confirm ?? false),
     showOpenDialog: async () => answers.open,
   };
+}
+
+/** A snapshot's node in the Snapshots view (repository → cluster → day → snapshot), found by id prefix; fails the test when absent. */
+export async function findSnapshotNode(
+  children: (node?: SnapshotTreeNode) => Promise<SnapshotTreeNode[]>,
+  snapshotId: string,
+): Promise<Extract<SnapshotTreeNode, { type: 'snapshot' }>> {
+  for (const repo of await children()) {
+    for (const cluster of await children(repo)) {
+      for (const day of await children(cluster)) {
+        for (const snap of await children(day)) {
+          if (snap.type === 'snapshot' && snap.snapshot.id.startsWith(snapshotId)) return snap;
+        }
+      }
+    }
+  }
+  assert.fail(`snapshot ${snapshotId} is not in the tree`);
 }
